@@ -1,0 +1,62 @@
+"""Every error uhdrestore raises on purpose, each with the exit code the CLI maps it to.
+
+Library code raises these; only `cli.py` turns them into a one-line message and
+an exit status. Each also subclasses the stdlib error it resembles, so callers
+can catch either (`InputImageError` is a `ValueError`, `OutputError` an `OSError`).
+
+Exit codes (also listed in the README):
+    1  a batch finished with failures, or an unexpected error
+    2  usage error (bad option or argument; raised by Click)
+    3  InputImageError: missing, unreadable or unsupported image
+    4  WeightsError: missing, corrupt or mismatched weights; model unavailable offline
+    5  DeviceError: out of device memory, or the requested device is unavailable
+    6  OutputError: output exists, or cannot be written
+  130  interrupted (Ctrl-C)
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "UhdRestoreError",
+    "InputImageError",
+    "WeightsError",
+    "DeviceError",
+    "DeviceMemoryError",
+    "OutputError",
+]
+
+
+class UhdRestoreError(Exception):
+    """Base class: a failure we expected and can explain in one line."""
+
+    exit_code: int = 1
+
+
+class InputImageError(UhdRestoreError, ValueError):
+    """The input image is missing, unreadable, corrupt or of an unsupported kind."""
+
+    exit_code = 3
+
+
+class WeightsError(UhdRestoreError, OSError):
+    """Model weights are missing, corrupt, mismatched, or cannot be fetched."""
+
+    exit_code = 4
+
+
+class DeviceError(UhdRestoreError, RuntimeError):
+    """The requested device or precision cannot be used here."""
+
+    exit_code = 5
+
+
+class DeviceMemoryError(DeviceError, MemoryError):
+    """The device ran out of memory even at the smallest tile size."""
+
+    exit_code = 5
+
+
+class OutputError(UhdRestoreError, OSError):
+    """The output exists (and --overwrite was not given) or cannot be written."""
+
+    exit_code = 6

@@ -1,0 +1,66 @@
+"""One image through the engine: decoded file in, encodable image out.
+
+The model restores RGB only: grayscale is replicated to RGB and averaged back,
+alpha and metadata are carried through untouched, and the bit depth of the input
+(uint8, uint16, float32) is the bit depth of the output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from torch import nn
+
+from .errors import OutputError
+from .io import Image, ImageMetadata, from_float, to_float
+from .restore import RestoreResult, TileConfig, restore_image
+from .runtime import Runtime
+
+__all__ = ["Restorer", "compare_image", "default_output_path", "check_output_path"]
+
+OUTPUT_SUFFIX = "_restored"
+
+
+def default_output_path(source: Path) -> Path:
+    """photo.png -> photo_restored.png, next to the input."""
+    return source.with_name(f"{source.stem}{OUTPUT_SUFFIX}{source.suffix}")
+
+
+def check_output_path(source: Path, target: Path, *, overwrite: bool) -> None:
+    """Refuse to write over the input, or over an existing file without --overwrite."""
+    if target.exists() and source.exists() and target.resolve() == source.resolve():
+        raise OutputError(f"refusing to overwrite the input {source}: choose another output with -o")
+    if target.exists() and not overwrite:
+        raise OutputError(f"output exists: {target} (pass --overwrite to replace it)")
+    if target.is_dir():
+        raise OutputError(f"output is a folder: {target}")
+
+
+def compare_image(before: Image, after: Image) -> Image:
+    """Before and after side by side, in the input's bit depth, without alpha or metadata."""
+    return Image(rgb=np.concatenate([before.rgb, after.rgb], axis=1), alpha=None, metadata=ImageMetadata())
+
+
+@dataclasses.dataclass
+class Restorer:
+    """A loaded model on its runtime, turning decoded images into restored ones."""
+
+    model: nn.Module
+    runtime: Runtime
+    tiles: TileConfig = TileConfig()
+
+    def __call__(self, image: Image, *, on_tile: Callable[[int, int], None] | None = None
+                 ) -> tuple[Image, RestoreResult]:
+        pixels = to_float(image.rgb)
+        if image.is_gray:
+            pixels = np.repeat(pixels, 3, axis=2)
+        result = restore_image(np.ascontiguousarray(pixels), self.model, self.runtime, self.tiles,
+                               on_tile=on_tile)
+        restored = result.image
+        if image.is_gray:
+            restored = restored.mean(axis=2, keepdims=True)
+        output = dataclasses.replace(image, rgb=from_float(restored, image.rgb.dtype))
+        return output, result
