@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/uhdrestore fix examples/rainy_garden.png --overwrite --compare examples/rainy_garden_compare.png
+	$(BIN)/uhdrestore fix examples/rainy_meadow.png --overwrite --compare examples/rainy_meadow_compare.png
 
 test: install
 	$(BIN)/python -m pytest -q

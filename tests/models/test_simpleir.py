@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.conftest import perturbed_model
+from uhdrestore.models import PRESETS, ModelConfig, build_model, thumbnail
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_presets_stay_lightweight(preset):
+    parameters = sum(p.numel() for p in build_model(PRESETS[preset]).parameters())
+    assert parameters <= 2_000_000
+
+
+@pytest.mark.parametrize("height,width", [(8, 8), (37, 53), (64, 100), (1, 17)])
+def test_any_input_size_comes_back_the_same_size(height, width):
+    model = perturbed_model()
+    with torch.no_grad():
+        output = model(torch.rand(2, 3, height, width))
+    assert output.shape == (2, 3, height, width)
+    assert torch.isfinite(output).all()
+
+
+def test_untrained_network_is_the_identity():
+    model = build_model(ModelConfig()).eval()
+    image = torch.rand(1, 3, 40, 72)
+    with torch.no_grad():
+        assert torch.equal(model(image), image)
+
+
+def test_shared_context_equals_the_context_of_the_whole_image():
+    model = perturbed_model()
+    image = torch.rand(1, 3, 64, 96)
+    with torch.no_grad():
+        context = model.encode_context(thumbnail(image, model.config.context_size))
+        assert torch.allclose(model(image, context), model(image), atol=1e-6)
+        other = model.encode_context(thumbnail(torch.zeros_like(image), model.config.context_size))
+        assert (model(image, other) - model(image)).abs().max() > 1e-5  # the context matters
+
+
+def test_channels_last_and_contiguous_agree():
+    model = perturbed_model()
+    image = torch.rand(1, 3, 48, 64)
+    with torch.no_grad():
+        reference = model(image)
+        fast = model.to(memory_format=torch.channels_last)(image.contiguous(memory_format=torch.channels_last))
+    assert torch.allclose(reference, fast, atol=1e-5)
+
+
+def test_config_round_trips_and_rejects_bad_values():
+    config = PRESETS["large"]
+    assert ModelConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="unknown config keys"):
+        ModelConfig.from_dict({**config.to_dict(), "depth": 3})
+    with pytest.raises(ValueError, match="body_width"):
+        ModelConfig(body_width=0)
+    with pytest.raises(ValueError, match="architecture"):
+        ModelConfig(arch="unet")

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import perturbed_model, synthetic_photo
+from uhdrestore.models import PRESETS
+from uhdrestore.restore import TileConfig, auto_tile_size, restore_image
+from uhdrestore.runtime import resolve_runtime
+
+CPU = resolve_runtime("cpu")
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(1.0 / max(np.mean((a - b) ** 2), 1e-20)))
+
+
+def test_tiled_output_matches_untiled_output_of_a_real_network():
+    # The default architecture, with every layer active, on a 1024x1024 photo cut into 256-pixel tiles.
+    model = perturbed_model(PRESETS["base"]).to(memory_format=torch.channels_last)
+    image = synthetic_photo(1024, 1024, seed=3)
+    whole = restore_image(image, model, CPU, TileConfig(tile=0))
+    tiled = restore_image(image, model, CPU, TileConfig(tile=256))
+    assert whole.tiling.tiles == 1 and tiled.tiling.tiles >= 16
+    assert psnr(whole.image, image) < 40  # the network really changes the image...
+    assert psnr(tiled.image, whole.image) >= 50  # ...and tiles agree with the whole image
+
+
+def test_without_overlap_seams_appear():
+    model = perturbed_model(PRESETS["base"])
+    image = synthetic_photo(512, 512, seed=4)
+    whole = restore_image(image, model, CPU, TileConfig(tile=0))
+    seamed = restore_image(image, model, CPU, TileConfig(tile=128, overlap=0))
+    blended = restore_image(image, model, CPU, TileConfig(tile=160, overlap=32))
+    assert psnr(blended.image, whole.image) > psnr(seamed.image, whole.image) + 10
+
+
+def test_output_is_clamped_to_the_valid_range(model):
+    image = synthetic_photo(64, 64)
+    restored = restore_image(image, model, CPU).image
+    assert restored.dtype == np.float32 and restored.min() >= 0 and restored.max() <= 1
+
+
+def test_progress_reports_every_tile(model):
+    calls = []
+    restore_image(synthetic_photo(300, 300), model, CPU, TileConfig(tile=128, overlap=16),
+                  on_tile=lambda done, total: calls.append((done, total)))
+    assert calls[-1][0] == calls[-1][1] == len(calls)
+
+
+def test_auto_tile_keeps_small_images_whole_and_bounds_large_ones():
+    assert auto_tile_size(2160, 3840, bytes_per_pixel=100, budget=1 << 30) == 0
+    side = auto_tile_size(4320, 7680, bytes_per_pixel=100, budget=1 << 30)
+    assert 0 < side and side * side * 100 <= 1 << 30
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"tile": -1}, "tile"), ({"tile": 64}, "at least"), ({"overlap": -2}, "overlap"),
+    ({"tile": 200, "overlap": 64}, "4x"),
+])
+def test_bad_tile_settings_are_rejected(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TileConfig(**kwargs)
