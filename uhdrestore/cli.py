@@ -65,7 +65,7 @@ PrecisionOpt = Annotated[str, typer.Option(
     help="auto (fp32 on CPU, bf16/fp16 on CUDA), fp32, fp16 or bf16.")]
 TileOpt = Annotated[str, typer.Option(
     callback=_parse_tile, rich_help_panel=ENGINE_PANEL,
-    help="Tile side in pixels, 0 for none, or auto (largest that fits in memory).")]
+    help="Tile side in pixels, 0 for none, or auto (GPU: the largest tile that fits in free memory; CPU: 1024, the fastest there).")]
 OverlapOpt = Annotated[int, typer.Option(
     "--tile-overlap", min=0, rich_help_panel=ENGINE_PANEL, help="Pixels shared by neighbouring tiles.")]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")]

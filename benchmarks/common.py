@@ -1,0 +1,47 @@
+"""Shared by the benchmark scripts: the model to measure and a description of the machine."""
+
+from __future__ import annotations
+
+import platform
+
+import torch
+
+from uhdrestore.errors import WeightsError
+from uhdrestore.hub import load_model
+from uhdrestore.models import PRESETS, build_model
+
+
+def benchmark_model(spec: str) -> tuple[torch.nn.Module, str]:
+    """The model to measure and how to describe it.
+
+    Falls back to the base preset with random residual weights when the spec is
+    'default' and no trained default is installed: speed and memory do not depend
+    on the values of the weights, and every layer is active, so timings hold.
+    """
+    try:
+        return load_model(spec).module, spec
+    except WeightsError:
+        if spec != "default":
+            raise
+    torch.manual_seed(0)
+    model = build_model(PRESETS["base"]).eval()
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if name.endswith("scale"):
+                parameter.normal_(0, 0.3)
+            elif "exit" in name or "reinject" in name:
+                parameter.normal_(0, 0.02)
+    return model, "base preset, random weights (no trained default installed)"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    text = f"{cpu}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+    if torch.cuda.is_available():
+        text += f", {torch.cuda.get_device_name()}"
+    return text
