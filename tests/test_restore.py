@@ -62,3 +62,39 @@ def test_auto_tile_keeps_small_images_whole_and_bounds_large_ones():
 def test_bad_tile_settings_are_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TileConfig(**kwargs)
+
+
+class OverflowsInHalfPrecision(torch.nn.Module):
+    """Wraps a model; returns inf wherever autocast is on, as an fp16 overflow would."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+        self.config, self.multiple_of = inner.config, inner.multiple_of
+
+    def encode_context(self, thumb):
+        return self.inner.encode_context(thumb)
+
+    def forward(self, x, context=None):
+        output = self.inner(x, context)
+        return output * float("inf") if torch.is_autocast_enabled("cpu") else output
+
+
+def test_non_finite_half_precision_tiles_are_redone_in_fp32(model):
+    image = synthetic_photo(64, 64)
+    reference = restore_image(image, model, CPU).image
+    result = restore_image(image, OverflowsInHalfPrecision(model), resolve_runtime("cpu", "bf16"))
+    assert result.fallbacks == ["fp32"]
+    np.testing.assert_allclose(result.image, reference, atol=1e-6)
+
+
+def test_out_of_memory_at_every_tile_size_is_a_device_memory_error(model, monkeypatch):
+    from uhdrestore.errors import DeviceMemoryError
+
+    def out_of_memory(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(model, "forward", out_of_memory)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+    with pytest.raises(DeviceMemoryError, match="out of memory"):
+        restore_image(synthetic_photo(300, 300), model, CPU, TileConfig(tile=256))
