@@ -266,7 +266,7 @@ def batch(
                 megapixels += result.megapixels
                 rate = megapixels / max(time.perf_counter() - started, 1e-9)
                 progress.update(task, advance=1, rate=f"{rate:.2f} MP/s")
-                if result.status == "failed":
+                if result.status == "failed" and not progress.disable:  # the summary lists it again
                     progress.console.print(f"[red]failed:[/] {result.item.source}: {result.error}",
                                            highlight=False)
 

@@ -1,0 +1,363 @@
+"""Turn a model spec ("default", a folder, a .safetensors file or a Hub id) into a loaded network.
+
+A model is a folder with `config.json` (a `ModelConfig`) and `model.safetensors`. Loading
+is strict: unknown config keys, missing or extra tensors, wrong shapes and NaN/inf are
+errors, and weights are read with safetensors only (no pickle). Hub models go through
+`hf_hub_download`, so the HF cache, `HF_ENDPOINT`, `HF_HUB_OFFLINE` and tokens behave as
+users expect; its errors become one-line `WeightsError`s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+from safetensors.torch import save as save_tensors
+
+from uhdrestore.errors import OutputError, WeightsError
+from uhdrestore.models import ModelConfig, build_model
+
+__all__ = [
+    "MODEL_CONFIG", "MODEL_WEIGHTS", "MODEL_CARD", "ModelSource", "LoadedModel", "ModelInfo",
+    "bundled_weights_dir", "resolve_model", "load_model", "load_model_files", "save_model",
+    "list_models",
+]
+
+MODEL_CONFIG = "config.json"
+MODEL_WEIGHTS = "model.safetensors"
+MODEL_CARD = "README.md"
+
+_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+_MAX_NAMED = 5  # tensor names listed per kind of mismatch; more would bury the message
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model's two files are, and how the spec was understood."""
+
+    spec: str  # what the user passed: "default", a path, or "org/name"
+    kind: Literal["bundled", "local", "hub"]
+    config_path: Path
+    weights_path: Path
+    revision: str | None  # resolved commit hash for Hub models, else None
+
+
+@dataclass
+class LoadedModel:
+    """A ready network plus what a report needs to say which one ran."""
+
+    module: torch.nn.Module  # eval mode, CPU, float32
+    config: ModelConfig
+    source: ModelSource
+    sha256: str  # of the weights file
+    parameters: int
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model usable without a download (for listing)."""
+
+    name: str  # "default" or the Hub id
+    kind: str  # "bundled" or "hub"
+    location: Path  # the folder holding config.json and model.safetensors
+    revision: str | None  # commit hash of a cached Hub snapshot
+    size_bytes: int
+
+
+def bundled_weights_dir() -> Path:
+    """The folder of the default model shipped inside the package (it may be empty)."""
+    try:
+        root = resources.files("uhdrestore.weights")
+    except ModuleNotFoundError:  # a source checkout that was never installed
+        return Path(__file__).resolve().parent.parent / "weights"
+    if isinstance(root, Path):
+        return root
+    return Path(str(root.joinpath(MODEL_CONFIG))).parent  # a namespace package's MultiplexedPath
+
+
+def resolve_model(
+    spec: str = "default",
+    *,
+    revision: str | None = None,
+    endpoint: str | None = None,
+    cache_dir: str | Path | None = None,
+    local_files_only: bool = False,
+) -> ModelSource:
+    """Find (downloading from the Hub if needed) the config and weights that `spec` names.
+
+    The keyword options apply to Hub ids only. Raises `WeightsError`.
+    """
+    if spec == "default":
+        folder = bundled_weights_dir()
+        if not _is_model_folder(folder):
+            raise WeightsError(
+                "the bundled default model is not installed yet (no trained weights ship with "
+                "this version): pass --model with a model folder or a Hub id (org/name)")
+        source = ModelSource(spec, "bundled", folder / MODEL_CONFIG, folder / MODEL_WEIGHTS, None)
+    elif spec and Path(spec).expanduser().exists():
+        source = _local_source(spec, Path(spec).expanduser())
+    elif _HUB_ID.fullmatch(spec):
+        return _hub_source(spec, revision=revision, endpoint=endpoint, cache_dir=cache_dir,
+                           local_files_only=local_files_only)
+    else:
+        raise WeightsError(f"no such model: {spec} (expected 'default', a model folder, "
+                           "a .safetensors file, or a Hub id org/name)")
+    if revision is not None:
+        raise WeightsError(f"a revision applies to Hub models only, not to {spec}")
+    return source
+
+
+def load_model(
+    spec: str = "default",
+    *,
+    revision: str | None = None,
+    endpoint: str | None = None,
+    cache_dir: str | Path | None = None,
+    local_files_only: bool = False,
+) -> LoadedModel:
+    """`resolve_model`, then `load_model_files`. Raises `WeightsError`."""
+    return load_model_files(resolve_model(spec, revision=revision, endpoint=endpoint,
+                                          cache_dir=cache_dir, local_files_only=local_files_only))
+
+
+def load_model_files(source: ModelSource) -> LoadedModel:
+    """Build the network config.json describes and load model.safetensors into it, strictly.
+
+    Raises `WeightsError` for a bad config, a corrupt file, missing or unexpected tensors,
+    shape or dtype mismatches, and NaN/inf values.
+    """
+    config = _read_config(source.config_path)
+    try:
+        module = build_model(config).to(device="cpu", dtype=torch.float32)
+    except (TypeError, ValueError) as exc:
+        raise WeightsError(f"bad model config {source.config_path}: {exc}") from exc
+    path = source.weights_path
+    try:
+        tensors = load_file(path, device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise WeightsError(f"corrupt weights file {path}: {exc}") from exc
+    _check_tensors(tensors, module.state_dict(), path)
+    module.load_state_dict(tensors, strict=True)
+    module.eval()
+    parameters = sum(parameter.numel() for parameter in module.parameters())
+    return LoadedModel(module, config, source, _sha256(path), parameters)
+
+
+def save_model(
+    module: torch.nn.Module,
+    config: ModelConfig,
+    folder: str | Path,
+    *,
+    model_card: str | None = None,
+) -> Path:
+    """Write model.safetensors, config.json (and README.md) into `folder`, each atomically.
+
+    Creates the folder and returns it. Raises `OutputError` if it cannot be written.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create model folder {folder}: {exc.strerror or exc}") from exc
+    # copy=True: tensors that share storage (tied or viewed weights) cannot be saved as they are.
+    tensors = {name: tensor.detach().to("cpu", copy=True).contiguous()
+               for name, tensor in module.state_dict().items()}
+    _write_atomic(folder / MODEL_WEIGHTS, save_tensors(tensors, metadata={"format": "pt"}))
+    config_text = json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n"
+    _write_atomic(folder / MODEL_CONFIG, config_text.encode("utf-8"))
+    if model_card is not None:
+        _write_atomic(folder / MODEL_CARD, model_card.encode("utf-8"))
+    return folder
+
+
+def list_models(*, cache_dir: str | Path | None = None) -> list[ModelInfo]:
+    """The bundled model (if installed) and each cached Hub revision holding a uhdrestore model."""
+    models: list[ModelInfo] = []
+    bundled = bundled_weights_dir()
+    if _is_model_folder(bundled):
+        size = sum((bundled / name).stat().st_size for name in (MODEL_CONFIG, MODEL_WEIGHTS))
+        models.append(ModelInfo("default", "bundled", bundled, None, size))
+    # Imported late: huggingface_hub reads HF_* variables at import, and local runs never need it.
+    from huggingface_hub import scan_cache_dir
+    from huggingface_hub.errors import CacheNotFound
+
+    try:
+        cache = scan_cache_dir(cache_dir)
+    except CacheNotFound:
+        return models
+    except ValueError as exc:  # the cache path is a file
+        raise WeightsError(f"cannot read the Hub cache: {exc}") from exc
+    for repo in sorted(cache.repos, key=lambda repo: repo.repo_id):
+        for revision in sorted(repo.revisions, key=lambda revision: revision.last_modified):
+            if repo.repo_type == "model" and _is_model_folder(revision.snapshot_path):
+                models.append(ModelInfo(repo.repo_id, "hub", revision.snapshot_path,
+                                        revision.commit_hash, revision.size_on_disk))
+    return models
+
+
+def _is_model_folder(folder: Path) -> bool:
+    return (folder / MODEL_CONFIG).is_file() and (folder / MODEL_WEIGHTS).is_file()
+
+
+def _local_source(spec: str, path: Path) -> ModelSource:
+    if path.is_dir():
+        config, weights = path / MODEL_CONFIG, path / MODEL_WEIGHTS
+        for required in (config, weights):
+            if not required.is_file():
+                raise WeightsError(f"model folder {path} has no {required.name}")
+    elif path.suffix == ".safetensors":
+        config, weights = path.parent / MODEL_CONFIG, path
+        if not config.is_file():
+            raise WeightsError(f"no {MODEL_CONFIG} beside the weights file {path}")
+    else:
+        raise WeightsError(f"not a model: {path} (expected a folder with {MODEL_CONFIG} and "
+                           f"{MODEL_WEIGHTS}, or a .safetensors file with {MODEL_CONFIG} beside it)")
+    return ModelSource(spec, "local", config, weights, None)
+
+
+def _hub_source(repo_id: str, *, revision: str | None, endpoint: str | None,
+                cache_dir: str | Path | None, local_files_only: bool) -> ModelSource:
+    # Imported late: huggingface_hub reads HF_* variables at import, and local runs never need it.
+    from huggingface_hub import constants, hf_hub_download
+
+    asked = revision or "main"
+    paths: dict[str, Path] = {}
+    for filename in (MODEL_CONFIG, MODEL_WEIGHTS):
+        try:
+            paths[filename] = Path(hf_hub_download(
+                repo_id, filename, revision=revision, cache_dir=cache_dir, endpoint=endpoint,
+                local_files_only=local_files_only, library_name="uhdrestore"))
+        except Exception as exc:
+            error = _hub_error(exc, repo_id, asked, filename, endpoint or constants.ENDPOINT,
+                               local_files_only=local_files_only)
+            if error is None:
+                raise
+            raise error from exc
+        # Fetch the weights from the commit the config came from, even if the branch moves meanwhile.
+        revision = paths[filename].parent.name
+    return ModelSource(repo_id, "hub", paths[MODEL_CONFIG], paths[MODEL_WEIGHTS], revision)
+
+
+def _hub_error(exc: Exception, repo_id: str, revision: str, filename: str, endpoint: str,
+               *, local_files_only: bool) -> WeightsError | None:
+    """A one-line WeightsError for a huggingface_hub failure, or None if `exc` is not one."""
+    import httpx2  # huggingface_hub's HTTP client, a hard dependency of huggingface_hub 2.x
+    from huggingface_hub import constants
+    from huggingface_hub import errors as hf
+
+    model = f"model {repo_id} (revision {revision})"
+    cause = exc.__cause__
+    not_cached = isinstance(exc, hf.LocalEntryNotFoundError)
+    offline = local_files_only or constants.HF_HUB_OFFLINE or isinstance(cause, hf.OfflineModeIsEnabled)
+    if isinstance(exc, hf.OfflineModeIsEnabled) or (offline and not_cached):
+        return WeightsError(f"{model} is not in the local cache and offline mode is on; "
+                            "run once with network access, or unset HF_HUB_OFFLINE")
+    unreachable = f"cannot reach the Hub at {endpoint}: {{}} (fetching {repo_id}, not a local path)"
+    if not_cached:  # the Hub did not answer, and nothing is cached
+        return WeightsError(unreachable.format(_first_line(cause or exc)))
+    if isinstance(exc, hf.EntryNotFoundError):
+        return WeightsError(f"{model} has no {filename}: it is not a uhdrestore model "
+                            f"(expected {MODEL_CONFIG} and {MODEL_WEIGHTS})")
+    if isinstance(exc, hf.RevisionNotFoundError):
+        return WeightsError(f"model {repo_id} has no revision {revision} on the Hub at {endpoint}")
+    if isinstance(exc, hf.GatedRepoError):
+        return WeightsError(f"model {repo_id} is gated: accept its terms on the Hub, then log in "
+                            "(hf auth login)")
+    if isinstance(exc, hf.RepositoryNotFoundError):
+        return WeightsError(f"no such model: {repo_id} is not a local path, and the Hub at {endpoint} "
+                            "has no such repository (if it is private, log in with hf auth login)")
+    if isinstance(exc, hf.HFValidationError):
+        return WeightsError(f"no such model: {repo_id} is not a valid Hub id ({_first_line(exc)})")
+    if isinstance(exc, (hf.HfHubHTTPError, httpx2.HTTPError, ConnectionError, TimeoutError)):
+        return WeightsError(unreachable.format(_first_line(exc)))
+    if isinstance(exc, OSError):  # writing into the cache failed (disk full, permissions)
+        return WeightsError(f"cannot download {model} into the Hub cache: {exc.strerror or exc}")
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    """The gist of an error whose message may run over several paragraphs and URLs."""
+    response = getattr(exc, "response", None)
+    if response is not None:  # an HTTP error: the status says it all
+        text = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+        server_message = getattr(exc, "server_message", None)
+        return f"{text} ({server_message})" if server_message else text
+    text = " ".join(str(exc).split("\n\n", 1)[0].split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _read_config(path: Path) -> ModelConfig:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise WeightsError(f"cannot read model config {path}: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise WeightsError(f"bad model config {path}: not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        raise WeightsError(f"bad model config {path}: expected a JSON object, got {kind}")
+    try:
+        return ModelConfig.from_dict(data)
+    except (TypeError, ValueError) as exc:
+        raise WeightsError(f"bad model config {path}: {exc}") from exc
+
+
+def _check_tensors(
+    tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path: Path
+) -> None:
+    """Say exactly how a weights file disagrees with the network its config builds."""
+    shared = sorted(set(tensors) & set(expected))
+    problems = {
+        "missing": sorted(set(expected) - set(tensors)),
+        "unexpected": sorted(set(tensors) - set(expected)),
+        "shape mismatch:": [f"{name} {tuple(tensors[name].shape)} (config expects "
+                            f"{tuple(expected[name].shape)})" for name in shared
+                            if tensors[name].shape != expected[name].shape],
+        "wrong dtype:": [f"{name} {tensors[name].dtype}" for name in shared
+                         if tensors[name].is_floating_point() != expected[name].is_floating_point()],
+    }
+    found = [f"{kind} {_names(names)}" for kind, names in problems.items() if names]
+    if found:
+        raise WeightsError(f"weights {path} do not match {MODEL_CONFIG}: {'; '.join(found)}")
+    not_finite = [name for name in sorted(tensors) if tensors[name].is_floating_point()
+                  and not bool(torch.isfinite(tensors[name]).all())]
+    if not_finite:
+        raise WeightsError(f"weights {path} hold NaN or infinite values in {_names(not_finite)}")
+
+
+def _names(items: list[str]) -> str:
+    extra = len(items) - _MAX_NAMED
+    return ", ".join(items[:_MAX_NAMED]) + (f" and {extra} more" if extra > 0 else "")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write to a process-unique temporary name in the same folder, then rename over `path`."""
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        with open(temporary, "xb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temporary)
