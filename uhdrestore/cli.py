@@ -123,9 +123,10 @@ def _stderr(quiet: bool = False) -> Console:
 
 
 def _load(spec: str, revision: str | None, offline: bool, device: str, precision: str,
-          tile: str, overlap: int) -> Any:
+          tile: str, overlap: int, *, quiet: bool) -> Any:
     """Load the model onto the chosen device: returns a ready Restorer."""
     import huggingface_hub.constants
+    import huggingface_hub.utils
     import torch
 
     from .hub import load_model
@@ -133,6 +134,8 @@ def _load(spec: str, revision: str | None, offline: bool, device: str, precision
     from .restore import TileConfig
     from .runtime import resolve_runtime
 
+    if quiet:
+        huggingface_hub.utils.disable_progress_bars()
     loaded = load_model(spec, revision=revision,
                         local_files_only=offline or bool(huggingface_hub.constants.HF_HUB_OFFLINE))
     runtime = resolve_runtime(device, precision, supports_half=loaded.module.supports_half,
@@ -175,7 +178,8 @@ def fix(
         if compare is not None:
             check_output_path(input, compare, overwrite=overwrite)
         image = read_image(input)
-        loaded, restorer = _load(model, revision, offline, device, precision, tile, tile_overlap)
+        loaded, restorer = _load(model, revision, offline, device, precision, tile, tile_overlap,
+                                 quiet=console.quiet)
         started = time.perf_counter()
         with _progress(console, "tiles") as progress:
             task = progress.add_task(input.name, total=None, rate="")
@@ -250,8 +254,8 @@ def batch(
             raise InputImageError(f"not a folder: {folder}")
         output_dir = output or default_output_dir(folder)
         todo, skipped = plan_batch(folder, output_dir, recursive=recursive, overwrite=overwrite)
-        loaded, restorer = _load(model, revision, offline, device, precision, tile, tile_overlap) if todo \
-            else (None, None)
+        loaded, restorer = (_load(model, revision, offline, device, precision, tile, tile_overlap,
+                                  quiet=console.quiet) if todo else (None, None))
         started = time.perf_counter()
         megapixels = 0.0
         with _progress(console, "files") as progress:
