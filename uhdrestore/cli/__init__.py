@@ -1,0 +1,46 @@
+"""The `uhdrestore` command line; each command lives in its own module of this package."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .. import __version__
+from . import restore
+
+app = typer.Typer(
+    name="uhdrestore",
+    help="Restore photos (rain, haze, noise, blur, snow, low light) with one lightweight network.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"uhdrestore {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Restore photos (rain, haze, noise, blur, snow, low light) with one lightweight network.
+
+    Exit codes: 0 success, 1 some batch items failed or an unexpected error, 2 usage error,
+    3 bad input image, 4 model or weights problem, 5 device or memory problem,
+    6 output problem, 130 interrupted. Set UHDRESTORE_DEBUG=1 for tracebacks.
+    """
+
+
+
+
+app.command()(restore.fix)
+app.command()(restore.batch)
+app.command()(restore.models)
