@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import restore
+from . import degrade, restore, train
 
 app = typer.Typer(
     name="uhdrestore",
@@ -44,3 +44,5 @@ def main(
 app.command()(restore.fix)
 app.command()(restore.batch)
 app.command()(restore.models)
+app.command()(degrade.degrade)
+app.command()(train.train)

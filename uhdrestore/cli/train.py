@@ -1,0 +1,215 @@
+"""`uhdrestore train`: train your own weights with review learning."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from .common import DeviceOpt, JsonOpt, PrecisionOpt, QuietOpt, errors, print_json, stderr_console
+
+DATA_PANEL = "Data"
+REVIEW_PANEL = "Review learning"
+BUDGET_PANEL = "Budget and optimisation"
+RUN_PANEL = "Run folder and output"
+
+
+def _parse_severity(value: str) -> str:
+    try:
+        low, high = (float(part) for part in value.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"expected LOW,HIGH such as 0.1,1.0. Got {value!r}") from None
+    if not 0 <= low <= high <= 1:
+        raise typer.BadParameter(f"expected 0 <= LOW <= HIGH <= 1. Got {value!r}")
+    return value
+
+
+def train(
+    stages: Annotated[str, typer.Option(
+        rich_help_panel=DATA_PANEL,
+        help="Comma-separated stages in training order: a degradation (rain, haze, noise, blur, snow, lowlight, "
+             "jpeg, or a mix like rain+haze) synthesised from --clean, or NAME=PATH for a paired dataset "
+             "folder (PATH/lq + PATH/gt, see the README).")] = "rain,haze,noise",
+    clean: Annotated[Optional[Path], typer.Option(
+        rich_help_panel=DATA_PANEL, help="Folder of clean photos that synthetic stages degrade.",
+        show_default=False)] = None,
+    holdout: Annotated[str, typer.Option(
+        rich_help_panel=DATA_PANEL,
+        help="Comma-separated clean photo file names kept for validation (default: ~15% chosen by --seed).")] = "",
+    severity: Annotated[str, typer.Option(
+        callback=_parse_severity, rich_help_panel=DATA_PANEL,
+        help="Range LOW,HIGH in [0, 1] that synthetic severities are drawn from.")] = "0.1,1.0",
+    schedule: Annotated[str, typer.Option(
+        rich_help_panel=REVIEW_PANEL,
+        help="review (replay hard samples of earlier stages), sequential (no replay) or joint (all stages "
+             "mixed in every batch); all on the same budget.")] = "review",
+    order: Annotated[str, typer.Option(
+        rich_help_panel=REVIEW_PANEL,
+        help="given (as in --stages) or auto (mildest degradation first, by input PSNR).")] = "given",
+    review_ratio: Annotated[float, typer.Option(
+        rich_help_panel=REVIEW_PANEL, help="Share of each batch replayed while training the 2nd stage.")] = 0.3,
+    review_decay: Annotated[float, typer.Option(
+        rich_help_panel=REVIEW_PANEL, help="The replay share is multiplied by this at each later stage.")] = 0.5,
+    memory_size: Annotated[int, typer.Option(
+        rich_help_panel=REVIEW_PANEL, help="Hard samples (highest loss fluctuation) kept per finished stage.")
+    ] = 256,
+    pool_size: Annotated[int, typer.Option(
+        rich_help_panel=REVIEW_PANEL, help="Training samples per stage, revisited each epoch.")] = 2000,
+    spn_weight: Annotated[float, typer.Option(
+        rich_help_panel=REVIEW_PANEL,
+        help="Weight of MCLIR's learning-from-history term (pushes outputs away from lagged copies of "
+             "the model); 0 = off.")] = 0.0,
+    spn_features: Annotated[Optional[str], typer.Option(
+        rich_help_panel=REVIEW_PANEL,
+        help="VGG16 weights (.safetensors file or Hub id) for the SPN term; default: a fixed filter bank.",
+        show_default=False)] = None,
+    preset: Annotated[str, typer.Option(
+        rich_help_panel=BUDGET_PANEL, help="Network size: small, base or large.")] = "base",
+    iterations: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Iterations per stage.")] = 2000,
+    batch_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Crops per step.")] = 8,
+    patch_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Crop side in pixels.")] = 96,
+    lr: Annotated[float, typer.Option(rich_help_panel=BUDGET_PANEL, help="Peak learning rate (AdamW).")] = 2e-3,
+    val_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Validation crops per stage.")] = 16,
+    val_every: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Steps between validations.")
+    ] = 250,
+    seed: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL)] = 0,
+    smoke: Annotated[bool, typer.Option(
+        "--smoke", rich_help_panel=BUDGET_PANEL,
+        help="A tiny run (tiny network, 12 iterations per stage) that finishes in seconds, for tests.")] = False,
+    run_dir: Annotated[Path, typer.Option(
+        rich_help_panel=RUN_PANEL, help="Where checkpoints, metrics.jsonl, validation.png and matrix.json go.")
+    ] = Path("runs/train"),
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", rich_help_panel=RUN_PANEL,
+        help="The trained model folder, usable with `fix --model` (default: RUN_DIR/model).",
+        show_default=False)] = None,
+    checkpoint_every: Annotated[int, typer.Option(
+        rich_help_panel=RUN_PANEL, help="Steps between checkpoints (also written at every stage end).")] = 250,
+    resume: Annotated[bool, typer.Option(
+        "--resume", rich_help_panel=RUN_PANEL, help="Continue from RUN_DIR's checkpoint (same command).")
+    ] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", rich_help_panel=RUN_PANEL, help="Start over in a RUN_DIR that holds a checkpoint.")
+    ] = False,
+    device: DeviceOpt = "auto",
+    precision: PrecisionOpt = "auto",
+    quiet: QuietOpt = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Train one model on one degradation after another, replaying hard samples of earlier stages.
+
+    Prints the stage-by-task matrix (validation PSNR / SSIM after each stage) at the end and
+    writes a model folder that `uhdrestore fix --model DIR` uses. Under torchrun it trains
+    data-parallel: `torchrun --nproc_per_node 2 -m uhdrestore train ...`.
+    """
+    from ..errors import UhdRestoreError
+    from ..models import PRESETS
+    from ..runtime import Runtime, resolve_runtime
+    from ..train.checkpoint import CHECKPOINT_NAME
+    from ..train.config import SMOKE_MODEL, StageConfig, TrainConfig
+    from ..train.dist import setup_distributed
+    from ..train.loop import train as run_training
+
+    console = stderr_console(quiet or json_output)
+    with errors(console):
+        import torch
+
+        try:
+            if preset not in PRESETS:
+                raise ValueError(f"unknown preset {preset!r}: use {', '.join(PRESETS)}")
+            low, high = (float(part) for part in severity.split(","))
+            settings: dict[str, Any] = dict(
+                stages=tuple(StageConfig.parse(spec) for spec in stages.split(",")), model=PRESETS[preset],
+                schedule=schedule, order=order, iterations=iterations, batch_size=batch_size,
+                patch_size=patch_size, pool_size=pool_size, val_size=val_size, lr=lr,
+                review_ratio=review_ratio, review_decay=review_decay, memory_size=memory_size,
+                spn_weight=spn_weight, spn_features=spn_features, severity=(low, high),
+                holdout=tuple(name for name in holdout.split(",") if name), val_every=val_every,
+                checkpoint_every=checkpoint_every, seed=seed)
+            if smoke:
+                settings.update(model=SMOKE_MODEL, iterations=12, batch_size=4, patch_size=32, pool_size=16,
+                                val_size=4, val_patch_size=64, val_every=6, checkpoint_every=6, warmup=2,
+                                memory_size=4)
+            config = TrainConfig(**settings)
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from None
+        if (run_dir / CHECKPOINT_NAME).exists() and not resume and not overwrite:
+            raise UhdRestoreError(f"{run_dir} holds a checkpoint: pass --resume to continue it "
+                                  "or --overwrite to start over")
+        runtime = resolve_runtime(device, precision)
+        dist = setup_distributed(runtime.device)
+        if dist.enabled and runtime.is_cuda:
+            runtime = Runtime(torch.device("cuda", dist.local_rank), runtime.precision)
+        if not dist.is_main:
+            console = Console(stderr=True, quiet=True)
+        command = "uhdrestore " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
+        try:
+            with _TrainingDisplay(console, config) as display:
+                result = run_training(config, clean_dir=clean, run_dir=run_dir, output_dir=output or run_dir / "model",
+                                      runtime=runtime, dist=dist, resume=resume, command=command,
+                                      on_event=display.update)
+        finally:
+            dist.cleanup()
+        if not dist.is_main:
+            return
+        if json_output:
+            print_json({"command": "train", "output": str(result.output_dir), "run_dir": str(run_dir),
+                        "seconds": round(result.seconds, 1), "feature_space": result.feature_space,
+                        "matrix": result.matrix})
+            return
+        from ..train.report import matrix_table
+
+        console.print(matrix_table(result.rows, result.tasks, title=f"{config.schedule}: validation PSNR / SSIM "
+                                   "after each stage", inputs=result.inputs))
+        if result.feature_space:
+            console.print(f"SPN feature space: {result.feature_space}")
+        console.print(f"model: {result.output_dir}  (use: uhdrestore fix PHOTO --model {result.output_dir})")
+        console.print(f"run: {run_dir}/metrics.jsonl, validation.png, matrix.json")
+
+
+class _TrainingDisplay:
+    """A rich progress bar per stage: iteration, loss, it/s, ETA; validation lines scroll above it."""
+
+    def __init__(self, console: Console, config: Any) -> None:
+        self.config = config
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
+                                 "{task.total}"), TextColumn("loss {task.fields[loss]}"),
+                                 TextColumn("{task.fields[rate]}"),
+                                 TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                                 disable=console.quiet or not console.is_terminal)
+        self.console, self.task = console, None
+
+    def __enter__(self) -> _TrainingDisplay:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def update(self, event: dict[str, Any]) -> None:
+        kind = event["event"]
+        if kind == "start" and event["photos"]:
+            self.progress.console.print(f"validation photos: {', '.join(event['photos']['validation'])}")
+        elif kind == "resumed":
+            self.progress.console.print(f"resumed at step {event['step']} (stage {event['stage'] + 1}, "
+                                        f"iteration {event['iteration']})")
+        elif kind == "stage":
+            if self.task is not None:
+                self.progress.remove_task(self.task)
+            share = f", replaying {event['review_share']:.0%}" if event["review_share"] else ""
+            self.task = self.progress.add_task(f"stage {event['stage'] + 1} {event['name']}{share}",
+                                               total=event["iterations"], completed=event["iteration"],
+                                               loss="-", rate="")
+        elif kind == "step" and self.task is not None:
+            speed = self.progress.tasks[-1].speed
+            self.progress.update(self.task, completed=event["iteration"], loss=f"{event['loss']:.4f}",
+                                 rate=f"{speed:.1f} it/s" if speed else "")
+        elif kind == "val":
+            scores = "  ".join(f"{task} {value:.2f}" for task, value in event["psnr"].items())
+            self.progress.console.print(f"step {event['iteration']}: validation PSNR  {scores}", highlight=False)
+

@@ -1,0 +1,186 @@
+"""Training pairs: clean photos degraded on the fly, or paired folders of degraded and clean files.
+
+Every sample is a pure function of (seed, stage, split, sample id): the crop, the flips
+and the degradation parameters come from a generator seeded with those numbers, so a
+hard sample stored as an id is replayed bit-identically in a later stage, and a
+resumed run sees exactly the data it would have seen.
+
+Paired dataset layout (`--stages rain=PATH`): PATH holds two sub-folders of images
+with matching file stems, the degraded one and the clean one, named `lq`/`gt`,
+`input`/`target`, or `degraded`/`clean` (detected in that order). If PATH/val holds
+the same two sub-folders they are the validation split; otherwise every 10th pair
+(sorted by name) is held out.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .degrade import degrade
+from .errors import InputImageError
+from .io import is_image_file, read_image, to_float
+from .train.config import StageConfig, TrainConfig
+
+__all__ = ["CleanPhotos", "PairedStage", "SyntheticStage", "make_stage", "PAIRED_LAYOUTS"]
+
+PAIRED_LAYOUTS = (("lq", "gt"), ("input", "target"), ("degraded", "clean"))
+TRAIN, VALIDATION = 0, 1
+MIN_SCALE = 0.5  # crops are taken at a random scale in [MIN_SCALE, 1]: photos come in all resolutions
+
+
+def _rgb8(path: Path) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of any supported image (16-bit and gray converted)."""
+    image = read_image(path)
+    rgb = image.rgb if image.rgb.shape[2] == 3 else np.repeat(image.rgb, 3, axis=2)
+    return rgb if rgb.dtype == np.uint8 else np.rint(to_float(rgb) * 255).astype(np.uint8)
+
+
+def _images(folder: Path) -> list[Path]:
+    return sorted(path for path in folder.iterdir() if path.is_file() and is_image_file(path))
+
+
+def _augment(patches: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    """The same random flip and 90-degree rotation for every patch of a pair."""
+    turns, flip = int(rng.integers(4)), bool(rng.integers(2))
+    out = [np.rot90(patch, turns) for patch in patches]
+    return [np.ascontiguousarray(patch[:, ::-1] if flip else patch) for patch in out]
+
+
+def _crop_box(rng: np.random.Generator, height: int, width: int, side: int) -> tuple[int, int]:
+    return int(rng.integers(height - side + 1)), int(rng.integers(width - side + 1))
+
+
+class CleanPhotos:
+    """The clean photos synthetic stages degrade, split once into training and validation photos."""
+
+    def __init__(self, folder: Path, *, holdout: tuple[str, ...], seed: int) -> None:
+        if not folder.is_dir():
+            raise InputImageError(f"clean photo folder not found: {folder}")
+        paths = _images(folder)
+        if len(paths) < 2:
+            raise InputImageError(f"need at least 2 clean photos in {folder} (one is held out for validation)")
+        names = [path.name for path in paths]
+        if holdout:
+            unknown = sorted(set(holdout) - set(names))
+            if unknown:
+                raise InputImageError(f"held-out photos not found in {folder}: {', '.join(unknown)}")
+            held = set(holdout)
+        else:
+            count = max(1, round(0.15 * len(paths)))
+            held = {names[i] for i in np.random.default_rng(seed).permutation(len(names))[:count]}
+        if len(held) == len(names):
+            raise InputImageError("every clean photo is held out: keep at least one for training")
+        self.train_names = [name for name in names if name not in held]
+        self.val_names = [name for name in names if name in held]
+        self.train = [_rgb8(folder / name) for name in self.train_names]
+        self.val = [_rgb8(folder / name) for name in self.val_names]
+
+
+@dataclass
+class SyntheticStage:
+    """Pairs made by degrading random crops of clean photos with one degradation spec."""
+
+    stage: StageConfig
+    photos: CleanPhotos
+    config: TrainConfig
+
+    @property
+    def key(self) -> int:
+        return zlib.crc32(self.stage.name.encode())
+
+    def sample(self, sample_id: int, split: int = TRAIN) -> tuple[np.ndarray, np.ndarray]:
+        """(degraded, clean), each (P, P, 3) float32 in [0, 1]; the same id gives the same pair."""
+        rng = np.random.default_rng([self.config.seed, self.key, split, sample_id])
+        pool = self.photos.train if split == TRAIN else self.photos.val
+        side = self.config.patch_size if split == TRAIN else self.config.val_patch_size
+        photo = pool[int(rng.integers(len(pool)))]
+        scale = rng.uniform(MIN_SCALE, 1.0)
+        source = min(int(round(side / scale)), *photo.shape[:2])
+        top, left = _crop_box(rng, photo.shape[0], photo.shape[1], source)
+        clean = photo[top:top + source, left:left + source]
+        if source != side:
+            clean = cv2.resize(clean, (side, side), interpolation=cv2.INTER_AREA)
+        (clean,) = _augment([clean], rng)
+        clean = clean.astype(np.float32) / 255
+        low, high = self.config.severity
+        if split == VALIDATION:  # validation spans the severity range evenly
+            severity = low + (high - low) * (sample_id + 0.5) / self.config.val_size
+        else:
+            severity = float(rng.uniform(low, high))
+        return degrade(clean, self.stage.kind, rng, severity), clean
+
+
+class PairedStage:
+    """Pairs read from a folder of degraded files and a folder of matching clean files."""
+
+    def __init__(self, stage: StageConfig, config: TrainConfig) -> None:
+        self.stage, self.config = stage, config
+        root = Path(stage.path or "")
+        self.train_pairs, self.val_pairs = self._find_pairs(root)
+        self._cache: dict[Path, np.ndarray] = {}
+
+    @property
+    def key(self) -> int:
+        return zlib.crc32(self.stage.name.encode())
+
+    @staticmethod
+    def _pairs_in(root: Path) -> list[tuple[Path, Path]] | None:
+        for degraded_name, clean_name in PAIRED_LAYOUTS:
+            degraded_dir, clean_dir = root / degraded_name, root / clean_name
+            if degraded_dir.is_dir() and clean_dir.is_dir():
+                clean = {path.stem: path for path in _images(clean_dir)}
+                return [(path, clean[path.stem]) for path in _images(degraded_dir) if path.stem in clean]
+        return None
+
+    def _find_pairs(self, root: Path) -> tuple[list[tuple[Path, Path]], list[tuple[Path, Path]]]:
+        if not root.is_dir():
+            raise InputImageError(f"paired dataset folder not found: {root}")
+        pairs = self._pairs_in(root)
+        layouts = ", ".join(f"{a}/ + {b}/" for a, b in PAIRED_LAYOUTS)
+        if not pairs:
+            raise InputImageError(f"no matching image pairs in {root}: expected sub-folders {layouts}")
+        val_pairs = self._pairs_in(root / "val") if (root / "val").is_dir() else None
+        if val_pairs:
+            return pairs, val_pairs
+        if len(pairs) < 2:
+            raise InputImageError(f"need at least 2 pairs in {root} to hold one out for validation")
+        held = [pair for index, pair in enumerate(pairs) if index % 10 == 9] or pairs[-1:]
+        return [pair for pair in pairs if pair not in held], held
+
+    def _load(self, path: Path) -> np.ndarray:
+        if path not in self._cache:
+            if len(self._cache) >= 64:  # keep memory bounded on big datasets
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[path] = _rgb8(path)
+        return self._cache[path]
+
+    def sample(self, sample_id: int, split: int = TRAIN) -> tuple[np.ndarray, np.ndarray]:
+        """(degraded, clean) crops, each (P, P, 3) float32; the same id gives the same pair."""
+        rng = np.random.default_rng([self.config.seed, self.key, split, sample_id])
+        pairs = self.train_pairs if split == TRAIN else self.val_pairs
+        degraded_path, clean_path = pairs[int(rng.integers(len(pairs)))]
+        degraded, clean = self._load(degraded_path), self._load(clean_path)
+        if degraded.shape != clean.shape:
+            raise InputImageError(f"pair sizes differ: {degraded_path} {degraded.shape[:2]} vs "
+                                  f"{clean_path} {clean.shape[:2]}")
+        side = min(self.config.patch_size if split == TRAIN else self.config.val_patch_size, *clean.shape[:2])
+        side -= side % 8
+        top, left = _crop_box(rng, clean.shape[0], clean.shape[1], side)
+        crops = [image[top:top + side, left:left + side] for image in (degraded, clean)]
+        degraded, clean = _augment(crops, rng)
+        return degraded.astype(np.float32) / 255, clean.astype(np.float32) / 255
+
+
+def make_stage(stage: StageConfig, config: TrainConfig, photos: CleanPhotos | None
+               ) -> SyntheticStage | PairedStage:
+    """The data source of one stage. Raises InputImageError when its data is missing."""
+    if stage.path is not None:
+        return PairedStage(stage, config)
+    if photos is None:
+        raise InputImageError(f"stage {stage.name!r} synthesises its data: pass --clean DIR with clean photos")
+    return SyntheticStage(stage, photos, config)

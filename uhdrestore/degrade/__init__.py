@@ -1,0 +1,102 @@
+"""Synthetic degradations for making training and test pairs from clean photos.
+
+Each kind lives in its own module (`rain`, `haze`, `noise`, `blur`, `snow`, `lowlight`,
+`jpeg`) with a frozen parameter dataclass, a pure `apply(image, params)` and a
+`sample(rng, severity)` that draws parameters. Images are (H, W, 3) float32 RGB in [0, 1].
+Kinds chain with "+": "rain+haze" samples rain then haze from one generator and applies
+them in that order.
+
+>>> import numpy as np
+>>> image = np.full((32, 48, 3), 0.5, np.float32)
+>>> degrade(image, "rain+haze", np.random.default_rng(0), severity=0.5).shape
+(32, 48, 3)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from . import blur, haze, jpeg, lowlight, noise, rain, snow
+from ._common import check_image, check_severity
+
+__all__ = ["KINDS", "parse_kind", "sample_params", "sample_chain", "apply_params", "degrade", "params_to_dict",
+           "blur", "haze", "jpeg", "lowlight", "noise", "rain", "snow"]
+
+KINDS: tuple[str, ...] = ("rain", "haze", "noise", "blur", "snow", "lowlight", "jpeg")
+
+_MODULES = {"rain": rain, "haze": haze, "noise": noise, "blur": blur, "snow": snow, "lowlight": lowlight,
+            "jpeg": jpeg}
+_PARAMS = {"rain": rain.RainParams, "haze": haze.HazeParams, "noise": noise.NoiseParams, "blur": blur.BlurParams,
+           "snow": snow.SnowParams, "lowlight": lowlight.LowLightParams, "jpeg": jpeg.JpegParams}
+
+
+def parse_kind(spec: str) -> tuple[str, ...]:
+    """"rain" -> ("rain",); "rain+haze" -> ("rain", "haze"), applied in that order.
+
+    Case and spaces around names are ignored. Raises ValueError naming the known kinds
+    for an empty or unknown part.
+    """
+    if not isinstance(spec, str):
+        raise ValueError(f"expected a kind such as 'rain' or 'rain+haze', got {spec!r}")
+    parts = tuple(part.strip().lower() for part in spec.split("+"))
+    for part in parts:
+        if part not in KINDS:
+            what = "empty kind" if not part else f"unknown kind {part!r}"
+            raise ValueError(f"{what} in {spec!r}; known kinds: {', '.join(KINDS)} (chain them with '+')")
+    return parts
+
+
+def _module(kind: str) -> Any:
+    if kind not in _MODULES:
+        raise ValueError(f"unknown kind {kind!r}; known kinds: {', '.join(KINDS)}")
+    return _MODULES[kind]
+
+
+def sample_params(kind: str, rng: np.random.Generator, severity: float | None = None) -> object:
+    """Draw the parameters of one `kind`; severity None draws it uniformly from [0, 1] with `rng`.
+
+    Raises ValueError for an unknown kind or a severity outside [0, 1].
+    """
+    module = _module(kind)
+    severity = float(rng.uniform(0.0, 1.0)) if severity is None else check_severity(severity)
+    return module.sample(rng, severity)
+
+
+def sample_chain(spec: str, rng: np.random.Generator, severity: float | None = None) -> tuple[tuple[str, object], ...]:
+    """((kind, params), ...) for every part of `spec`, sampled from `rng` in order."""
+    kinds = parse_kind(spec)
+    if severity is not None:
+        check_severity(severity)
+    return tuple((kind, sample_params(kind, rng, severity)) for kind in kinds)
+
+
+def apply_params(kind: str, image: np.ndarray, params: object) -> np.ndarray:
+    """(H, W, 3) float32 in [0, 1] -> same: `kind`'s apply with `params` (which must be its dataclass)."""
+    module = _module(kind)
+    if not isinstance(params, _PARAMS[kind]):
+        raise ValueError(f"{kind} needs {_PARAMS[kind].__name__}, got {type(params).__name__}")
+    return module.apply(image, params)
+
+
+def degrade(image: np.ndarray, spec: str, rng: np.random.Generator, severity: float | None = None) -> np.ndarray:
+    """(H, W, 3) float32 in [0, 1] -> same, degraded by every part of `spec` ("rain", "rain+haze", ...).
+
+    All parts are sampled from `rng` first, in order, then applied in order. Raises
+    ValueError for a bad image, kind or severity.
+    """
+    check_image(image)
+    out = image
+    for kind, params in sample_chain(spec, rng, severity):
+        out = apply_params(kind, out, params)
+    return out
+
+
+def params_to_dict(params: object) -> dict[str, Any]:
+    """{"kind": ..., **dataclasses.asdict(params)}: JSON-ready (tuples become lists when dumped)."""
+    for kind, cls in _PARAMS.items():
+        if type(params) is cls:
+            return {"kind": kind, **dataclasses.asdict(params)}
+    raise ValueError(f"not degradation parameters: {type(params).__name__}")

@@ -1,0 +1,117 @@
+"""Training settings: frozen dataclasses that the CLI builds and checkpoints store as JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..models import ModelConfig
+
+__all__ = ["StageConfig", "TrainConfig", "SMOKE_MODEL"]
+
+Schedule = Literal["review", "sequential", "joint"]
+Order = Literal["given", "auto"]
+
+# The smallest network worth training: used by --smoke, which must finish in well under a minute.
+SMOKE_MODEL = ModelConfig(detail_width=8, body_width=16, body_blocks=1, body_iterations=1, context_width=8)
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """One stage: a degradation synthesised from clean photos, or a paired dataset folder."""
+
+    name: str  # the task name shown in reports: "rain", "rain+haze", or the NAME of NAME=PATH
+    kind: str  # degradation spec for synthesis ("rain", "rain+haze"); the task name for paired data
+    path: str | None = None  # paired dataset folder (lq/ and gt/); None: synthesise from clean photos
+
+    @classmethod
+    def parse(cls, spec: str) -> StageConfig:
+        """"rain" -> synthetic rain; "rain=data/UHD-Rain" -> the paired dataset in that folder."""
+        spec = spec.strip()
+        if not spec:
+            raise ValueError("empty stage in --stages")
+        if "=" in spec:
+            name, path = (part.strip() for part in spec.split("=", 1))
+            if not name or not path:
+                raise ValueError(f"a paired stage is NAME=PATH. Got {spec!r}")
+            return cls(name=name, kind=name, path=path)
+        from ..degrade import parse_kind
+
+        parse_kind(spec)  # raises ValueError naming the known kinds
+        return cls(name=spec, kind=spec)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides what a training run computes (not where it writes)."""
+
+    stages: tuple[StageConfig, ...]
+    model: ModelConfig = field(default_factory=ModelConfig)
+    schedule: Schedule = "review"
+    order: Order = "given"  # auto: sort stages from the mildest degradation (highest input PSNR) up
+    iterations: int = 2000  # per stage; joint training gets the same total
+    batch_size: int = 8  # global, split across DDP ranks
+    patch_size: int = 96  # training crops are patch_size x patch_size
+    pool_size: int = 2000  # training samples per stage, revisited each epoch so loss fluctuation is measurable
+    val_size: int = 16  # fixed validation crops per stage
+    val_patch_size: int = 192
+    lr: float = 2e-3  # peak learning rate of AdamW (small network: a high rate is fine)
+    weight_decay: float = 1e-4
+    warmup: int = 100  # iterations of linear warm-up at the start of every stage
+    min_lr_ratio: float = 0.05  # cosine decays to lr * min_lr_ratio by the end of each stage
+    grad_clip: float = 1.0
+    ema_decay: float = 0.999  # EMA weights are validated and exported
+    fft_weight: float = 0.05  # weight of the L1 loss between FFT amplitudes (sharpens edges)
+    review_ratio: float = 0.3  # share of each batch replayed from the review memory in the 2nd stage
+    review_decay: float = 0.5  # the share is multiplied by this at every later stage
+    memory_size: int = 256  # hard samples kept per finished stage
+    spn_weight: float = 0.0  # MCLIR's lagged-model contrastive term; 0 = off
+    spn_features: str | None = None  # VGG16 safetensors file or Hub id; None: the fixed feature space
+    severity: tuple[float, float] = (0.1, 1.0)  # synthetic severities are drawn from this range
+    holdout: tuple[str, ...] = ()  # clean photos kept for validation (file names); empty: chosen by seed
+    val_every: int = 250
+    checkpoint_every: int = 250
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.stages:
+            raise ValueError("at least one stage is needed")
+        names = [stage.name for stage in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"stage names must be unique. Got {', '.join(names)}")
+        if self.schedule not in ("review", "sequential", "joint"):
+            raise ValueError(f"schedule must be review, sequential or joint. Got {self.schedule!r}")
+        if self.order not in ("given", "auto"):
+            raise ValueError(f"order must be given or auto. Got {self.order!r}")
+        for name in ("iterations", "batch_size", "patch_size", "pool_size", "val_size", "val_patch_size",
+                     "val_every", "checkpoint_every", "memory_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1. Got {getattr(self, name)}")
+        if self.patch_size % 8 or self.val_patch_size % 8:
+            raise ValueError("patch sizes must be multiples of 8")
+        if not 0 <= self.review_ratio < 1 or not 0 <= self.review_decay <= 1:
+            raise ValueError("review ratio must be in [0, 1) and review decay in [0, 1]")
+        low, high = self.severity
+        if not 0 <= low <= high <= 1:
+            raise ValueError(f"severity range must satisfy 0 <= low <= high <= 1. Got {self.severity}")
+        if self.spn_weight < 0:
+            raise ValueError(f"spn weight must be >= 0. Got {self.spn_weight}")
+
+    def review_share(self, stage_index: int) -> float:
+        """Share of a batch replayed from memory while training stage `stage_index` (0-based)."""
+        if self.schedule != "review" or stage_index == 0:
+            return 0.0
+        return self.review_ratio * self.review_decay ** (stage_index - 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        data = dict(data)
+        data["stages"] = tuple(StageConfig(**stage) for stage in data["stages"])
+        data["model"] = ModelConfig.from_dict(data["model"])
+        data["severity"] = tuple(data["severity"])
+        data["holdout"] = tuple(data["holdout"])
+        return cls(**data)
