@@ -58,8 +58,11 @@ def train(
     memory_size: Annotated[int, typer.Option(
         rich_help_panel=REVIEW_PANEL, help="Hard samples (highest loss fluctuation) kept per finished stage.")
     ] = 256,
-    pool_size: Annotated[int, typer.Option(
-        rich_help_panel=REVIEW_PANEL, help="Training samples per stage, revisited each epoch.")] = 2000,
+    pool_size: Annotated[Optional[int], typer.Option(
+        rich_help_panel=REVIEW_PANEL,
+        help="Training samples per stage, revisited each epoch so loss fluctuation can be measured "
+             "(default: ITERATIONS x BATCH_SIZE / 4, so each is seen about 4 times).",
+        show_default=False)] = None,
     spn_weight: Annotated[float, typer.Option(
         rich_help_panel=REVIEW_PANEL,
         help="Weight of MCLIR's learning-from-history term (pushes outputs away from lagged copies of "
@@ -126,7 +129,7 @@ def train(
             settings: dict[str, Any] = dict(
                 stages=tuple(StageConfig.parse(spec) for spec in stages.split(",")), model=PRESETS[preset],
                 schedule=schedule, order=order, iterations=iterations, batch_size=batch_size,
-                patch_size=patch_size, pool_size=pool_size, val_size=val_size, lr=lr,
+                patch_size=patch_size, pool_size=pool_size or max(iterations * batch_size // 4, batch_size), val_size=val_size, lr=lr,
                 review_ratio=review_ratio, review_decay=review_decay, memory_size=memory_size,
                 spn_weight=spn_weight, spn_features=spn_features, severity=(low, high),
                 holdout=tuple(name for name in holdout.split(",") if name), val_every=val_every,

@@ -223,8 +223,9 @@ def train(config: TrainConfig, *, clean_dir: Path | None, run_dir: Path, output_
     checkpoint_path = run_dir / CHECKPOINT_NAME
     if resume:
         tensors, saved = load_checkpoint(checkpoint_path)
-        if saved["config"] != config.to_dict():
-            changed = sorted(key for key, value in config.to_dict().items() if saved["config"].get(key) != value)
+        current = json.loads(json.dumps(config.to_dict()))  # tuples become lists, as in the saved JSON
+        if saved["config"] != current:
+            changed = sorted(key for key, value in current.items() if saved["config"].get(key) != value)
             raise UhdRestoreError(f"cannot resume {checkpoint_path}: it was made with other settings "
                                   f"({', '.join(changed)}); run the same command with --resume")
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})

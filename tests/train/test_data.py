@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import synthetic_photo
+from uhdrestore.data import TRAIN, VALIDATION, CleanPhotos, PairedStage, make_stage
+from uhdrestore.errors import InputImageError
+from uhdrestore.io import Image, from_float, write_image
+from uhdrestore.train.config import StageConfig, TrainConfig
+
+
+def write_photos(folder: Path, count: int = 4, size: tuple[int, int] = (120, 160)) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for index in range(count):
+        write_image(folder / f"photo{index}.png",
+                    Image(rgb=from_float(synthetic_photo(*size, seed=index), np.uint8), alpha=None))
+    return folder
+
+
+def config(**overrides) -> TrainConfig:
+    return TrainConfig(stages=(StageConfig.parse("rain"), StageConfig.parse("noise")), patch_size=32,
+                       val_patch_size=48, **overrides)
+
+
+def test_a_sample_is_replayed_bit_identically_from_its_id(tmp_path):
+    folder = write_photos(tmp_path / "clean")
+    first = make_stage(StageConfig.parse("rain+haze"), config(), CleanPhotos(folder, holdout=(), seed=0))
+    again = make_stage(StageConfig.parse("rain+haze"), config(), CleanPhotos(folder, holdout=(), seed=0))
+    degraded, clean = first.sample(123)
+    for _ in range(2):
+        replayed, replayed_clean = again.sample(123)
+        assert np.array_equal(degraded, replayed) and np.array_equal(clean, replayed_clean)
+    other, _ = first.sample(124)
+    assert not np.array_equal(degraded, other)
+    assert degraded.shape == clean.shape == (32, 32, 3) and degraded.dtype == np.float32
+    assert not np.array_equal(degraded, clean)
+
+
+def test_validation_photos_are_held_out_and_fixed(tmp_path):
+    folder = write_photos(tmp_path / "clean", count=7)
+    photos = CleanPhotos(folder, holdout=(), seed=3)
+    assert photos.val_names and not set(photos.val_names) & set(photos.train_names)
+    assert CleanPhotos(folder, holdout=(), seed=3).val_names == photos.val_names
+    chosen = CleanPhotos(folder, holdout=("photo2.png",), seed=3)
+    assert chosen.val_names == ["photo2.png"]
+    stage = make_stage(StageConfig.parse("noise"), config(), photos)
+    assert np.array_equal(stage.sample(0, VALIDATION)[0], stage.sample(0, VALIDATION)[0])
+    assert stage.sample(0, VALIDATION)[0].shape == (48, 48, 3)
+    with pytest.raises(InputImageError, match="not found"):
+        CleanPhotos(folder, holdout=("nope.png",), seed=0)
+
+
+def test_paired_dataset_layout_is_detected_and_split(tmp_path):
+    root = tmp_path / "UHD-Rain"
+    write_photos(root / "gt", count=12, size=(64, 64))
+    write_photos(root / "lq", count=12, size=(64, 64))
+    (root / "lq" / "readme.txt").write_text("ignored")
+    stage = make_stage(StageConfig.parse(f"rain={root}"), config(), None)
+    assert isinstance(stage, PairedStage)
+    assert len(stage.train_pairs) == 11 and len(stage.val_pairs) == 1
+    assert all(lq.stem == gt.stem for lq, gt in stage.train_pairs)
+    degraded, clean = stage.sample(5, TRAIN)
+    assert degraded.shape == (32, 32, 3) and np.array_equal(degraded, stage.sample(5, TRAIN)[0])
+
+
+def test_paired_dataset_with_its_own_validation_folder(tmp_path):
+    root = tmp_path / "pairs"
+    for sub in ("input", "target", "val/input", "val/target"):
+        write_photos(root / sub, count=3, size=(64, 64))
+    stage = PairedStage(StageConfig.parse(f"haze={root}"), config())
+    assert len(stage.train_pairs) == 3 and len(stage.val_pairs) == 3
+    assert stage.val_pairs[0][0].parent.parent.name == "val"
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda root: None, "not found"),
+    (lambda root: (root / "lq").mkdir(parents=True), "no matching image pairs"),
+])
+def test_bad_paired_dataset_is_a_clear_error(tmp_path, make, message):
+    root = tmp_path / "data"
+    make(root)
+    with pytest.raises(InputImageError, match=message):
+        make_stage(StageConfig.parse(f"rain={root}"), config(), None)
+
+
+def test_synthetic_stage_needs_clean_photos():
+    with pytest.raises(InputImageError, match="--clean"):
+        make_stage(StageConfig.parse("rain"), config(), None)
+
+
+@pytest.mark.parametrize("spec,message", [("fog", "known"), ("rain=", "NAME=PATH"), ("", "empty")])
+def test_bad_stage_specs(spec, message):
+    with pytest.raises(ValueError, match=message):
+        StageConfig.parse(spec)

@@ -1,0 +1,143 @@
+"""Training end to end: smoke run, exact resume (also after SIGKILL), data-parallel, replay schedule."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+from tests.train.test_data import write_photos
+from uhdrestore.cli import app
+from uhdrestore.runtime import resolve_runtime
+from uhdrestore.train.config import SMOKE_MODEL, StageConfig, TrainConfig
+from uhdrestore.train.dist import Distributed
+from uhdrestore.train.loop import _batch_plan, _Samples, _Stopped, train
+from uhdrestore.train.review import ReviewMemory
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory) -> Path:
+    return write_photos(tmp_path_factory.mktemp("data") / "clean", count=4, size=(96, 128))
+
+
+def small_config(**overrides) -> TrainConfig:
+    settings = dict(stages=tuple(StageConfig.parse(kind) for kind in ("rain", "haze", "noise")),
+                    model=SMOKE_MODEL, iterations=8, batch_size=4, patch_size=32, pool_size=8, val_size=2,
+                    val_patch_size=48, val_every=4, checkpoint_every=4, warmup=2, memory_size=4)
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+def run(config: TrainConfig, clean: Path, run_dir: Path, **kwargs):
+    return train(config, clean_dir=clean, run_dir=run_dir, output_dir=run_dir / "model",
+                 runtime=resolve_runtime("cpu"), dist=Distributed(), **kwargs)
+
+
+def test_smoke_training_writes_a_model_that_fix_uses(tmp_path, clean):
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", "--stages", "rain,haze,noise", "--clean", str(clean), "--smoke",
+                                 "--run-dir", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    for task in ("after rain", "after haze", "after noise"):
+        assert task in result.stderr  # the stage-by-task matrix
+    model = tmp_path / "run" / "model"
+    assert {p.name for p in model.iterdir()} == {"config.json", "model.safetensors", "README.md"}
+    matrix = json.loads((tmp_path / "run" / "matrix.json").read_text())
+    assert [row["after_stage"] for row in matrix["rows"]] == ["rain", "haze", "noise"]
+    assert matrix["rows"][0]["psnr"]["haze"] is None and matrix["rows"][2]["psnr"]["rain"] is not None
+    assert (tmp_path / "run" / "validation.png").stat().st_size > 1000
+    photo = next(clean.iterdir())
+    fixed = runner.invoke(app, ["fix", str(photo), "--model", str(model), "-o", str(tmp_path / "out.png")])
+    assert fixed.exit_code == 0, fixed.output
+    assert (tmp_path / "out.png").exists()
+    again = runner.invoke(app, ["train", "--clean", str(clean), "--smoke", "--run-dir", str(tmp_path / "run")])
+    assert again.exit_code == 1 and "--resume" in again.stderr  # never silently restarts a run
+
+
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, clean):
+    config = small_config(spn_weight=0.01)
+    run(config, clean, tmp_path / "straight")
+    with pytest.raises(_Stopped):
+        run(config, clean, tmp_path / "interrupted", stop_after=13)  # mid-stage 2, after the step-12 checkpoint
+    resumed = run(config, clean, tmp_path / "interrupted", resume=True)
+    straight = load_file(tmp_path / "straight" / "model" / "model.safetensors")
+    again = load_file(resumed.output_dir / "model.safetensors")
+    assert all(torch.equal(straight[name], again[name]) for name in straight)
+    assert json.loads((tmp_path / "straight" / "matrix.json").read_text())["rows"] == resumed.matrix["rows"]
+
+
+def test_resume_with_other_settings_is_refused(tmp_path, clean):
+    with pytest.raises(_Stopped):
+        run(small_config(), clean, tmp_path / "run", stop_after=5)
+    with pytest.raises(Exception, match="other settings.*lr"):
+        run(small_config(lr=1e-2), clean, tmp_path / "run", resume=True)
+
+
+def _command(clean: Path, run_dir: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "uhdrestore", "train", "--stages", "rain,haze", "--clean", str(clean),
+            "--smoke", "--run-dir", str(run_dir), "--seed", "1", *extra]
+
+
+def test_a_run_killed_with_sigkill_resumes_where_it_stopped(tmp_path, clean):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run(_command(clean, tmp_path / "straight"), check=True, env=env, capture_output=True)
+    process = subprocess.Popen(_command(clean, tmp_path / "killed"), env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    checkpoint = tmp_path / "killed" / "checkpoint.safetensors"
+    deadline = time.monotonic() + 60
+    while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert checkpoint.exists() and process.poll() is None  # killed mid-run, after its first checkpoint
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    resumed = subprocess.run(_command(clean, tmp_path / "killed", "--resume"), env=env, capture_output=True,
+                             text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    straight = load_file(tmp_path / "straight" / "model" / "model.safetensors")
+    again = load_file(tmp_path / "killed" / "model" / "model.safetensors")
+    assert all(torch.equal(straight[name], again[name]) for name in straight)
+
+
+def test_two_process_gloo_run_completes_and_agrees_with_its_checkpoint(tmp_path, clean):
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29531",
+         "-m", "uhdrestore", "train", "--stages", "rain,noise", "--clean", str(clean), "--smoke",
+         "--run-dir", str(tmp_path / "ddp"), "--device", "cpu"],
+        capture_output=True, text=True, timeout=300, cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    checkpoint = load_file(tmp_path / "ddp" / "checkpoint.safetensors")
+    exported = load_file(tmp_path / "ddp" / "model" / "model.safetensors")
+    assert all(torch.equal(checkpoint[f"ema.{name}"], value) for name, value in exported.items())
+    assert result.stderr.count("after noise") == 1  # one writer: rank 0 prints the matrix once
+
+
+def test_replay_share_follows_the_schedule(tmp_path, clean):
+    config = small_config(batch_size=20, review_ratio=0.4, review_decay=0.5, stages=tuple(
+        StageConfig.parse(kind) for kind in ("rain", "haze", "noise", "blur")))
+    from uhdrestore.data import CleanPhotos, make_stage
+
+    photos = CleanPhotos(clean, holdout=(), seed=0)
+    samples = _Samples(config, [make_stage(stage, config, photos) for stage in config.stages], torch.device("cpu"))
+    memory = ReviewMemory()
+    replayed = []
+    for stage in range(4):
+        plan, replay = _batch_plan(config, samples, memory, stage, iteration=0, stage_count=4)
+        assert len(plan) == 20 and sum(task != stage for task, _ in plan) == replay
+        assert all(task < stage for task, _ in plan[20 - replay:])
+        replayed.append(replay)
+        memory.add(stage, np.arange(4), np.ones(4))
+    assert replayed == [0, 8, 4, 2]
+    joint, _ = _batch_plan(TrainConfig(**{**config.__dict__, "schedule": "joint"}), samples, memory, 0, 0, 4)
+    assert [task for task, _ in joint].count(0) == 5  # joint mixes every stage evenly
