@@ -21,9 +21,9 @@ KERNELS = ("motion", "defocus", "gaussian")
 
 @dataclass(frozen=True)
 class BlurParams:
-    """Which point-spread function and its size; unused fields are ignored by the other kinds."""
+    """Which point-spread function and its size; fields a PSF does not use are ignored."""
 
-    kind: str  # "motion", "defocus" or "gaussian"
+    psf: str  # "motion", "defocus" or "gaussian": the point-spread function
     size: float  # motion: path length px; defocus: disc radius px; gaussian: sigma px along the major axis
     aspect: float  # gaussian: minor / major sigma in (0, 1] (1: isotropic)
     angle: float  # degrees from vertical: motion start heading, gaussian major axis
@@ -31,8 +31,8 @@ class BlurParams:
     seed: int  # motion: the random walk
 
     def __post_init__(self) -> None:
-        if self.kind not in KERNELS:
-            raise ValueError(f"kind must be one of {', '.join(KERNELS)}, got {self.kind!r}")
+        if self.psf not in KERNELS:
+            raise ValueError(f"psf must be one of {', '.join(KERNELS)}, got {self.psf!r}")
         check_range("size", self.size, 0.0, 64.0)
         check_range("aspect", self.aspect, 1e-3, 1.0)
         check_range("angle", self.angle, -360.0, 360.0)
@@ -50,8 +50,8 @@ def _motion_kernel(length: float, angle: float, shake: float, seed: int) -> np.n
     scale = length / max(float(np.sum(np.hypot(dx, dy))), 1e-12)
     x, y = np.cumsum(dx) * scale, np.cumsum(dy) * scale
     x, y = x - x.mean(), y - y.mean()  # centre of mass at the kernel centre: no image shift
-    half = math.ceil(max(np.abs(x).max(), np.abs(y).max())) + 1
-    size = 2 * half + 1
+    half = max(1, math.ceil(max(np.abs(x).max(), np.abs(y).max())))
+    size = 2 * half + 1  # one spare row and column below catch the zero-weight spill at the edge
     kernel = np.zeros((size + 1, size + 1), np.float64)
     x, y = x + half, y + half
     x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
@@ -75,9 +75,9 @@ def _gaussian_kernel(sigma: float, aspect: float, angle: float) -> np.ndarray:
 
 def kernel(params: BlurParams) -> np.ndarray:
     """(K, K) float32, K odd, summing to 1: the point-spread function described by `params`."""
-    if params.kind == "motion":
+    if params.psf == "motion":
         psf = _motion_kernel(params.size, params.angle, params.shake, params.seed)
-    elif params.kind == "defocus":
+    elif params.psf == "defocus":
         psf = disc_kernel(params.size) if params.size >= 0.5 else np.ones((1, 1), np.float32)
     else:
         psf = _gaussian_kernel(params.size, params.aspect, params.angle)
@@ -94,11 +94,11 @@ def apply(image: np.ndarray, params: BlurParams) -> np.ndarray:
 def sample(rng: np.random.Generator, severity: float) -> BlurParams:
     """Motion (4-25 px), defocus (radius 1-8 px) or Gaussian (sigma 0.7-4 px) blur; size grows with severity."""
     severity = check_severity(severity)
-    kind = KERNELS[int(rng.choice(3, p=[0.45, 0.3, 0.25]))]
+    psf = KERNELS[int(rng.choice(3, p=[0.45, 0.3, 0.25]))]
     jitter = rng.uniform(0.8, 1.0)
     size = {"motion": lerp(severity, 4.0, 25.0), "defocus": lerp(severity, 1.0, 8.0),
-            "gaussian": lerp(severity, 0.7, 4.0)}[kind] * jitter
+            "gaussian": lerp(severity, 0.7, 4.0)}[psf] * jitter
     aspect = 1.0 if rng.random() < 0.5 else rng.uniform(0.3, 1.0)
     angle = rng.uniform(-180.0, 180.0)
-    return BlurParams(kind=kind, size=float(size), aspect=float(aspect) if kind == "gaussian" else 1.0,
+    return BlurParams(psf=psf, size=float(size), aspect=float(aspect) if psf == "gaussian" else 1.0,
                       angle=float(angle), shake=float(rng.uniform(0.0, 1.0)), seed=int(rng.integers(2**31)))

@@ -65,9 +65,9 @@ def apply(image: np.ndarray, params: HazeParams) -> np.ndarray:
 
 
 def sample(rng: np.random.Generator, severity: float) -> HazeParams:
-    """Haze with beta about 0.3 (severity 0) to 3.5 (severity 1), a varied depth map and airlight."""
+    """Haze with beta 0.3 (severity 0), about 1.4 (0.5) to 3.5 (1), a varied depth map and airlight."""
     severity = check_severity(severity)
-    beta = float(np.clip(lerp(severity, 0.3, 3.5) * rng.uniform(0.85, 1.15), 0.3, 3.5))
+    beta = float(np.clip(lerp(severity**1.5, 0.3, 3.5) * rng.uniform(0.85, 1.15), 0.3, 3.5))  # dense fog is rarer
     airlight = tinted_grey(rng, rng.uniform(0.7, 1.0), rng.uniform(0.0, 0.08))
     weights = rng.dirichlet([1.5, 1.5, 0.7])  # gradient, field, luminance
     if rng.random() < 0.5:  # the luminance term is optional

@@ -105,6 +105,8 @@ def sample(rng: np.random.Generator, severity: float) -> SnowParams:
             streak=float(rng.uniform(2.0, 4.0) * radius if streaky and depth > 0.4 else 0.0),
             angle=float(np.clip(angle + rng.uniform(-5.0, 5.0), -90.0, 90.0)),
         ))
-    return SnowParams(layers=tuple(layers), flake_colour=tinted_grey(rng, rng.uniform(0.9, 1.0), 0.02),
-                      veil=float(lerp(severity, 0.0, 0.35) * rng.uniform(0.6, 1.2)),
-                      veil_colour=tinted_grey(rng, rng.uniform(0.75, 0.95), rng.uniform(0.0, 0.05)), seed=int(rng.integers(2**31)))
+    flake_colour = tinted_grey(rng, rng.uniform(0.9, 1.0), 0.02)
+    veil_strength = lerp(severity, 0.0, 0.35) * rng.uniform(0.6, 1.2)
+    veil_colour = tinted_grey(rng, rng.uniform(0.75, 0.95), rng.uniform(0.0, 0.05))
+    return SnowParams(layers=tuple(layers), flake_colour=flake_colour, veil=float(veil_strength),
+                      veil_colour=veil_colour, seed=int(rng.integers(2**31)))

@@ -1,0 +1,77 @@
+"""Snow: brighter images with many small bright blobs, near flakes larger than far ones."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from uhdrestore.degrade.snow import SnowLayer, SnowParams, apply, sample
+
+DARK = np.full((96, 128, 3), 0.2, np.float32)
+
+
+def snow(*layers: SnowLayer, veil: float = 0.0, seed: int = 1) -> SnowParams:
+    return SnowParams(layers=layers, flake_colour=(0.97, 0.97, 1.0), veil=veil, veil_colour=(0.85, 0.85, 0.85),
+                      seed=seed)
+
+
+def layer(radius: float = 1.5, density: float = 0.003, streak: float = 0.0) -> SnowLayer:
+    return SnowLayer(density=density, radius=radius, opacity=0.9, blur=0.5, streak=streak, angle=10.0)
+
+
+def blobs(before: np.ndarray, after: np.ndarray) -> tuple[int, float]:
+    """(number, median area in px) of connected regions brightened by more than 0.15."""
+    mask = ((after - before).mean(axis=2) > 0.15).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    return count - 1, float(np.median(areas)) if len(areas) else 0.0
+
+
+def test_snow_brightens_with_many_small_bright_blobs():
+    snowy = apply(DARK, snow(layer()))
+    assert (snowy >= DARK - 1e-6).all() and snowy.mean() > DARK.mean() + 0.005
+    count, median_area = blobs(DARK, snowy)
+    assert count >= 15
+    assert median_area <= 40
+
+
+def test_near_flakes_are_larger_than_far_ones():
+    _, far = blobs(DARK, apply(DARK, snow(layer(radius=0.8, density=0.004))))
+    _, near = blobs(DARK, apply(DARK, snow(layer(radius=4.0, density=0.0008))))
+    assert near > 3 * far
+
+
+def test_streaked_flakes_are_elongated():
+    snowy = apply(DARK, snow(layer(radius=1.5, density=0.001, streak=12.0)))
+    mask = ((snowy - DARK).mean(axis=2) > 0.02).astype(np.uint8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+    heights, widths = stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_WIDTH]
+    assert np.median(heights / widths) > 1.8  # fall direction is 10 degrees from vertical
+
+
+def test_the_veil_brightens_everything():
+    veiled = apply(DARK, snow(layer(density=0.0), veil=0.3))
+    assert np.allclose(veiled, 0.2 + 0.3 * (0.85 - 0.2), atol=1e-6)
+
+
+def test_the_seed_places_the_flakes():
+    assert not np.array_equal(apply(DARK, snow(layer(), seed=1)), apply(DARK, snow(layer(), seed=2)))
+
+
+def test_sampled_snow_has_far_and_near_layers_and_a_growing_veil():
+    for seed in range(10):
+        light, heavy = (sample(np.random.default_rng(seed), severity) for severity in (0.0, 1.0))
+        for params in (light, heavy):
+            assert 2 <= len(params.layers) <= 3
+            far, near = params.layers[0], params.layers[-1]
+            assert far.density > near.density and far.radius < near.radius
+        assert light.veil == 0.0 < heavy.veil
+        assert sum(x.density for x in heavy.layers) > sum(x.density for x in light.layers)
+
+
+def test_bad_params_are_rejected_with_their_value():
+    with pytest.raises(ValueError, match="layers"):
+        snow()
+    with pytest.raises(ValueError, match="1.5"):
+        SnowLayer(density=0.01, radius=1.0, opacity=1.5, blur=0.0, streak=0.0, angle=0.0)
