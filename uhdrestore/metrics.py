@@ -9,7 +9,6 @@ to a batch mean. SSIM uses torchmetrics' implementation with the standard
 from __future__ import annotations
 
 import torch
-from torchmetrics.functional.image import structural_similarity_index_measure
 
 __all__ = ["PSNR_CAP_DB", "psnr", "ssim"]
 
@@ -53,6 +52,9 @@ def ssim(output: torch.Tensor, target: torch.Tensor, *, data_range: float = 1.0)
     that range, and an unclamped network output would score against values no
     saved image can hold. Images must be at least 11 pixels on each side.
     """
+    # Imported here: torchmetrics takes half a second to import and pulls in matplotlib.pyplot.
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
     _check_pair(output, target, data_range)
     height, width = output.shape[-2:]
     if min(height, width) < SSIM_WINDOW:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -160,7 +162,7 @@ def test_model_card_has_header_command_and_matrix() -> None:
     matrix = matrix_to_dict(_matrix(), TASKS, schedule="review", inputs=INPUTS)
     card = model_card(
         command=command, tasks=TASKS, schedule="review", matrix=matrix,
-        config={"review": {"share": 0.25, "memory": 512}, "seed": 0, "review_start": 200},
+        config={"review": {"share": 0.25}, "seed": 0, "review_ratio": 0.3, "memory_size": 256},
         data="3,000 clean crops from the training photos, degraded on the fly.",
         budget="3,000 iterations on one H100, about 7 minutes.",
         notes=["Trained on synthetic degradations only."],
@@ -177,6 +179,15 @@ def test_model_card_has_header_command_and_matrix() -> None:
     assert "| after noise | 27.50 / 0.840 | 23.00 / 0.780 | 30.50 / 0.900 | 27.00 |" in card
     assert "| input (degraded) |" in card
     assert "forgetting 1.50 dB" in card
-    assert "`review.share`: `0.25`" in card and "`review_start`: `200`" in card
+    assert "`review.share`: `0.25`" in card and "`review_ratio`: `0.3`" in card
+    assert "`memory_size`: `256`" in card and "`seed`" not in card
     assert "## Limitations\n\n- Trained on synthetic degradations only." in card
     assert "3,000 clean crops" in card and "about 7 minutes" in card
+
+
+def test_importing_reports_and_metrics_loads_no_plotting_library() -> None:
+    """`uhdrestore --help` imports the CLI; matplotlib and torchmetrics must wait until used."""
+    code = ("import sys, uhdrestore.metrics, uhdrestore.train.report; "
+            "print(sorted(m for m in ('matplotlib', 'torchmetrics') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

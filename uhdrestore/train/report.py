@@ -223,12 +223,12 @@ def plot_validation(metrics_path: Path, png_path: Path) -> None:
 
 
 def _review_settings(config: dict[str, Any]) -> list[str]:
-    """Config entries about hard-sample review (replay): a 'review' section or review* keys."""
+    """Config entries about hard-sample review: a 'review' section, or review/memory/replay keys."""
     found: dict[str, Any] = {}
     for key, value in config.items():
         if key == "review" and isinstance(value, dict):
             found.update({f"review.{name}": item for name, item in value.items()})
-        elif "review" in key:
+        elif any(word in key for word in ("review", "memory", "replay")):
             found[key] = value
     return [f"- `{key}`: `{json.dumps(value, default=str)}`" for key, value in found.items()]
 
@@ -256,7 +256,7 @@ def model_card(
                      f"{summary['first_task_forgetting_db']:.2f} dB")  # fmt: skip
     review = _review_settings(config) or ["- No review (replay) settings in the training config."]
     intro = (f"One lightweight all-in-one network that restores photos degraded by "
-             f"{', '.join(tasks)}, trained one stage per task with `uhdrestore train`.")
+             f"{', '.join(tasks)}, trained with `uhdrestore train` (schedule `{schedule}`).")
     sections = [
         "---", "library_name: uhdrestore", "pipeline_tag: image-to-image", "tags:",
         *(f"- {tag}" for tag in tags), "---", "",
