@@ -9,35 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 from torch import nn
 
-from .errors import OutputError
 from .io import Image, ImageMetadata, from_float, to_float
 from .restore import RestoreResult, TileConfig, restore_image
 from .runtime import Runtime
 
-__all__ = ["Restorer", "compare_image", "default_output_path", "check_output_path"]
-
-OUTPUT_SUFFIX = "_restored"
-
-
-def default_output_path(source: Path) -> Path:
-    """photo.png -> photo_restored.png, next to the input."""
-    return source.with_name(f"{source.stem}{OUTPUT_SUFFIX}{source.suffix}")
-
-
-def check_output_path(source: Path, target: Path, *, overwrite: bool) -> None:
-    """Refuse to write over the input, or over an existing file without --overwrite."""
-    if target.exists() and source.exists() and target.resolve() == source.resolve():
-        raise OutputError(f"refusing to overwrite the input {source}: choose another output with -o")
-    if target.exists() and not overwrite:
-        raise OutputError(f"output exists: {target} (pass --overwrite to replace it)")
-    if target.is_dir():
-        raise OutputError(f"output is a folder: {target}")
-
+__all__ = ["Restorer", "compare_image"]
 
 def compare_image(before: Image, after: Image) -> Image:
     """Before and after side by side, in the input's bit depth, without alpha or metadata."""

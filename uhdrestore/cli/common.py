@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
@@ -17,7 +18,7 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
 
-from ..errors import DeviceMemoryError, UhdRestoreError
+from ..errors import DeviceMemoryError, OutputError, UhdRestoreError
 
 DEBUG_VARIABLE = "UHDRESTORE_DEBUG"
 
@@ -51,7 +52,8 @@ PrecisionOpt = Annotated[str, typer.Option(
     help="auto (fp32 on CPU, bf16/fp16 on CUDA), fp32, fp16 or bf16.")]
 TileOpt = Annotated[str, typer.Option(
     callback=parse_tile, rich_help_panel=ENGINE_PANEL,
-    help="Tile side in pixels, 0 for none, or auto (GPU: the largest tile that fits in free memory; CPU: 1024, the fastest there).")]
+    help="Tile side in pixels, 0 for none, or auto (GPU: the largest tile that fits in free memory; "
+         "CPU: 1024, the fastest there).")]
 OverlapOpt = Annotated[int, typer.Option(
     "--tile-overlap", min=0, rich_help_panel=ENGINE_PANEL, help="Pixels shared by neighbouring tiles.")]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")]
@@ -104,3 +106,19 @@ def progress_display(console: Console, unit: str) -> Iterator[Progress]:
         yield progress
 
 
+OUTPUT_SUFFIX = "_restored"
+
+
+def default_output_path(source: Path, suffix: str = OUTPUT_SUFFIX) -> Path:
+    """photo.png -> photo_restored.png (or photo_SUFFIX.png), next to the input."""
+    return source.with_name(f"{source.stem}{suffix}{source.suffix}")
+
+
+def check_output_path(source: Path, target: Path, *, overwrite: bool) -> None:
+    """Refuse to write over the input, or over an existing file without --overwrite."""
+    if target.exists() and source.exists() and target.resolve() == source.resolve():
+        raise OutputError(f"refusing to overwrite the input {source}: choose another output with -o")
+    if target.exists() and not overwrite:
+        raise OutputError(f"output exists: {target} (pass --overwrite to replace it)")
+    if target.is_dir():
+        raise OutputError(f"output is a folder: {target}")

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import JsonOpt, OverwriteOpt, errors, print_json, stderr_console
+from .common import (JsonOpt, OverwriteOpt, check_output_path, default_output_path, errors, print_json,
+                     stderr_console)
 
 
 def _parse_kind(value: str) -> str:
@@ -18,18 +19,6 @@ def _parse_kind(value: str) -> str:
         return "+".join(parse_kind(value))
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
-
-
-def _check_target(source: Path, target: Path, *, overwrite: bool) -> None:
-    """Refuse to write over the input, or over an existing file without --overwrite."""
-    from ..errors import OutputError
-
-    if target.exists() and source.exists() and target.resolve() == source.resolve():
-        raise OutputError(f"refusing to overwrite the input {source}: choose another output with -o")
-    if target.is_dir():
-        raise OutputError(f"output is a folder: {target}")
-    if target.exists() and not overwrite:
-        raise OutputError(f"output exists: {target} (pass --overwrite to replace it)")
 
 
 def degrade(
@@ -61,8 +50,8 @@ def degrade(
 
     console = stderr_console(json_output)
     with errors(console):
-        target = output or input.with_name(f"{input.stem}_{kind}{input.suffix}")
-        _check_target(input, target, overwrite=overwrite)
+        target = output or default_output_path(input, suffix=f"_{kind}")
+        check_output_path(input, target, overwrite=overwrite)
         image = read_image(input)
         rgb = to_float(image.rgb)
         if image.is_gray:  # processed as RGB, averaged back to one channel

@@ -11,8 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import __version__
-from .common import (DeviceOpt, JsonOpt, ModelOpt, OfflineOpt, OverlapOpt, OverwriteOpt, PrecisionOpt,
-                     QuietOpt, RevisionOpt, TileOpt, errors, print_json, progress_display, stderr_console)
+from .common import (DeviceOpt, JsonOpt, ModelOpt, OfflineOpt, OverlapOpt, OverwriteOpt, PrecisionOpt, QuietOpt,
+                     RevisionOpt, TileOpt, check_output_path, default_output_path, errors, print_json,
+                     progress_display, stderr_console)
 
 
 def _load(spec: str, revision: str | None, offline: bool, device: str, precision: str,
@@ -61,7 +62,7 @@ def fix(
 ) -> None:
     """Restore one photo; the result goes next to it as NAME_restored.EXT."""
     from ..io import read_image, write_image
-    from ..pipeline import check_output_path, compare_image, default_output_path
+    from ..pipeline import compare_image
 
     console = stderr_console(quiet or json_output)
     with errors(console):

@@ -129,7 +129,8 @@ def train(
             settings: dict[str, Any] = dict(
                 stages=tuple(StageConfig.parse(spec) for spec in stages.split(",")), model=PRESETS[preset],
                 schedule=schedule, order=order, iterations=iterations, batch_size=batch_size,
-                patch_size=patch_size, pool_size=pool_size or max(iterations * batch_size // 4, batch_size), val_size=val_size, lr=lr,
+                patch_size=patch_size, pool_size=pool_size or max(iterations * batch_size // 4, batch_size),
+                val_size=val_size, lr=lr,
                 review_ratio=review_ratio, review_decay=review_decay, memory_size=memory_size,
                 spn_weight=spn_weight, spn_features=spn_features, severity=(low, high),
                 holdout=tuple(name for name in holdout.split(",") if name), val_every=val_every,
