@@ -112,6 +112,8 @@ class SyntheticStage:
             severity = low + (high - low) * (sample_id + 0.5) / self.config.val_size
         else:
             severity = float(rng.uniform(low, high))
+            if rng.random() < self.config.clean_fraction:  # teach the model to leave clean photos alone
+                return clean, clean
         return degrade(clean, self.stage.kind, rng, severity), clean
 
 

@@ -44,6 +44,9 @@ def train(
     severity: Annotated[str, typer.Option(
         callback=_parse_severity, rich_help_panel=DATA_PANEL,
         help="Range LOW,HIGH in [0, 1] that synthetic severities are drawn from.")] = "0.1,1.0",
+    clean_fraction: Annotated[float, typer.Option(
+        rich_help_panel=DATA_PANEL,
+        help="Share of synthetic samples left undegraded, so clean photos stay clean.")] = 0.05,
     schedule: Annotated[str, typer.Option(
         rich_help_panel=REVIEW_PANEL,
         help="review (replay hard samples of earlier stages), sequential (no replay) or joint (all stages "
@@ -132,7 +135,7 @@ def train(
                 patch_size=patch_size, pool_size=pool_size or max(iterations * batch_size // 4, batch_size),
                 val_size=val_size, lr=lr,
                 review_ratio=review_ratio, review_decay=review_decay, memory_size=memory_size,
-                spn_weight=spn_weight, spn_features=spn_features, severity=(low, high),
+                spn_weight=spn_weight, spn_features=spn_features, severity=(low, high), clean_fraction=clean_fraction,
                 holdout=tuple(name for name in holdout.split(",") if name), val_every=val_every,
                 checkpoint_every=checkpoint_every, seed=seed)
             if smoke:

@@ -69,6 +69,7 @@ class TrainConfig:
     spn_weight: float = 0.0  # MCLIR's lagged-model contrastive term; 0 = off
     spn_features: str | None = None  # VGG16 safetensors file or Hub id; None: the fixed feature space
     severity: tuple[float, float] = (0.1, 1.0)  # synthetic severities are drawn from this range
+    clean_fraction: float = 0.05  # share of synthetic samples left undegraded: clean photos must stay clean
     holdout: tuple[str, ...] = ()  # clean photos kept for validation (file names); empty: chosen by seed
     val_every: int = 250
     checkpoint_every: int = 250
@@ -92,6 +93,8 @@ class TrainConfig:
             raise ValueError("patch sizes must be multiples of 8")
         if not 0 <= self.review_ratio < 1 or not 0 <= self.review_decay <= 1:
             raise ValueError("review ratio must be in [0, 1) and review decay in [0, 1]")
+        if not 0 <= self.clean_fraction < 1:
+            raise ValueError(f"clean fraction must be in [0, 1). Got {self.clean_fraction}")
         low, high = self.severity
         if not 0 <= low <= high <= 1:
             raise ValueError(f"severity range must satisfy 0 <= low <= high <= 1. Got {self.severity}")
