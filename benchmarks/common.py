@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import platform
+import sys
+from pathlib import Path
 
 import torch
 
-from uhdrestore.errors import WeightsError
-from uhdrestore.hub import load_model
-from uhdrestore.models import PRESETS, build_model
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests.conftest
+
+from uhdrestore.errors import WeightsError  # noqa: E402
+from uhdrestore.hub import load_model  # noqa: E402
+from uhdrestore.models import PRESETS  # noqa: E402
 
 
 def benchmark_model(spec: str) -> tuple[torch.nn.Module, str]:
@@ -23,14 +27,9 @@ def benchmark_model(spec: str) -> tuple[torch.nn.Module, str]:
     except WeightsError:
         if spec != "default":
             raise
-    torch.manual_seed(0)
-    model = build_model(PRESETS["base"]).eval()
-    with torch.no_grad():
-        for name, parameter in model.named_parameters():
-            if name.endswith("scale"):
-                parameter.normal_(0, 0.3)
-            elif "exit" in name or "reinject" in name:
-                parameter.normal_(0, 0.02)
+    from tests.conftest import perturbed_model  # every layer active, as in the tiling tests
+
+    model = perturbed_model(PRESETS["base"])
     return model, "base preset, random weights (no trained default installed)"
 
 

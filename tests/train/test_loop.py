@@ -141,3 +141,11 @@ def test_replay_share_follows_the_schedule(tmp_path, clean):
     assert replayed == [0, 8, 4, 2]
     joint, _ = _batch_plan(TrainConfig(**{**config.__dict__, "schedule": "joint"}), samples, memory, 0, 0, 4)
     assert [task for task, _ in joint].count(0) == 5  # joint mixes every stage evenly
+
+
+def test_auto_order_trains_the_mildest_degradation_first(tmp_path, clean):
+    stages = tuple(StageConfig.parse(kind) for kind in ("haze", "jpeg", "noise"))
+    result = run(small_config(stages=stages, order="auto", iterations=2, val_every=100), clean, tmp_path / "run")
+    input_psnr = [result.inputs[task][0] for task in result.tasks]
+    assert input_psnr == sorted(input_psnr, reverse=True)
+    assert result.tasks[0] == "jpeg" and result.tasks[-1] == "haze"
