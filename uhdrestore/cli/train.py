@@ -202,6 +202,8 @@ class _TrainingDisplay:
         kind = event["event"]
         if kind == "start" and event["photos"]:
             self.progress.console.print(f"validation photos: {', '.join(event['photos']['validation'])}")
+        elif kind == "spn":
+            self.progress.console.print(f"SPN feature space: {event['features']}")
         elif kind == "resumed":
             self.progress.console.print(f"resumed at step {event['step']} (stage {event['stage'] + 1}, "
                                         f"iteration {event['iteration']})")

@@ -217,6 +217,7 @@ def train(config: TrainConfig, *, clean_dir: Path | None, run_dir: Path, output_
 
         features = load_feature_space(config.spn_features).to(runtime.device)
         lagged, spn = LaggedModels(model), SPNLoss(features, config.spn_weight)
+        emit({"event": "spn", "features": features.name})
     tracker = LossFluctuation(config.pool_size)
     state = _State()
 
@@ -344,7 +345,9 @@ def train(config: TrainConfig, *, clean_dir: Path | None, run_dir: Path, output_
                   f"patch {config.patch_size}, {state.seconds / 60:.1f} min on {runtime.describe()}")
         card = model_card(command=command, tasks=tasks, schedule=config.schedule, matrix=matrix,
                           config=config.to_dict(), data=data, budget=budget,
-                          notes=["Trained on synthetic degradations only; real photos can differ."])
+                          notes=["Trained on synthetic degradations only; real photos can differ.",
+                                 *([f"SPN term (weight {config.spn_weight}) in feature space: {spn.features.name}"]
+                                   if spn is not None else [])])
         save_model(ema, config.model, output_dir, model_card=card)
     dist.barrier()
     return TrainResult(output_dir=output_dir, matrix=matrix, rows=rows, tasks=tasks, inputs=inputs,
