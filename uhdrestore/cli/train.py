@@ -173,8 +173,6 @@ def train(
 
         console.print(matrix_table(result.rows, result.tasks, title=f"{config.schedule}: validation PSNR / SSIM "
                                    "after each stage", inputs=result.inputs))
-        if result.feature_space:
-            console.print(f"SPN feature space: {result.feature_space}")
         console.print(f"model: {result.output_dir}  (use: uhdrestore fix PHOTO --model {result.output_dir})")
         console.print(f"run: {run_dir}/metrics.jsonl, validation.png, matrix.json")
 
