@@ -223,3 +223,29 @@ def test_version_and_help():
     for option in ("--output", "--compare", "--overwrite", "--model", "--revision", "--device",
                    "--precision", "--tile", "--tile-overlap", "--json"):
         assert option in help_text
+
+
+def test_out_of_memory_exits_5_with_a_hint_and_no_output(tmp_path, model_dir, monkeypatch):
+    import torch
+
+    import uhdrestore.restore
+
+    def out_of_memory(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(uhdrestore.restore, "process_tiles", out_of_memory)
+    source = write_photo(tmp_path / "photo.png")
+    result = invoke("fix", source, "--model", model_dir)
+    assert result.exit_code == 5 and "out of memory" in result.stderr
+    assert "Traceback" not in result.output and not (tmp_path / "photo_restored.png").exists()
+
+
+def test_models_lists_the_bundled_model(tmp_path, monkeypatch, model_dir):
+    import uhdrestore.hub
+
+    monkeypatch.setattr(uhdrestore.hub, "bundled_weights_dir", lambda: model_dir)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    result = invoke("models", "--json")
+    assert result.exit_code == 0, result.output
+    names = [(m["name"], m["kind"]) for m in json.loads(result.stdout)["models"]]
+    assert ("default", "bundled") in names
