@@ -9,12 +9,9 @@ users expect; its errors become one-line `WeightsError`s.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import re
-import uuid
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -25,6 +22,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from safetensors.torch import save as save_tensors
 
+from uhdrestore.atomic import atomic_path
 from uhdrestore.errors import OutputError, WeightsError
 from uhdrestore.models import ModelConfig, build_model
 
@@ -173,11 +171,13 @@ def save_model(
     # copy=True: tensors that share storage (tied or viewed weights) cannot be saved as they are.
     tensors = {name: tensor.detach().to("cpu", copy=True).contiguous()
                for name, tensor in module.state_dict().items()}
-    _write_atomic(folder / MODEL_WEIGHTS, save_tensors(tensors, metadata={"format": "pt"}))
-    config_text = json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n"
-    _write_atomic(folder / MODEL_CONFIG, config_text.encode("utf-8"))
+    files = {MODEL_WEIGHTS: save_tensors(tensors, metadata={"format": "pt"}),
+             MODEL_CONFIG: (json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n").encode("utf-8")}
     if model_card is not None:
-        _write_atomic(folder / MODEL_CARD, model_card.encode("utf-8"))
+        files[MODEL_CARD] = model_card.encode("utf-8")
+    for name, data in files.items():
+        with atomic_path(folder / name) as temporary:
+            temporary.write_bytes(data)
     return folder
 
 
@@ -349,15 +349,3 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write to a process-unique temporary name in the same folder, then rename over `path`."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        with open(temporary, "xb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import struct
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from uhdrestore.atomic import atomic_path
 from uhdrestore.errors import InputImageError, OutputError
 
 __all__ = [
@@ -321,13 +321,6 @@ def _encode(path: str, pixels: np.ndarray, metadata: ImageMetadata, params: list
             return False
 
 
-def _file_mode() -> int:
-    """Mode a normal new file would get (mkstemp makes 0600, too strict for a photo)."""
-    umask = os.umask(0o022)  # reading the umask means setting it; put it straight back
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def write_image(
     path: str | os.PathLike, image: Image, *, jpeg_quality: int = 95, png_compression: int = 1
 ) -> None:
@@ -345,24 +338,6 @@ def write_image(
     _check_writable(extension, image.dtype, destination)
     params = _encode_params(extension, jpeg_quality, png_compression)
     pixels = _to_opencv_layout(image)
-    folder = destination.parent
-    if not folder.is_dir():
-        raise OutputError(f"cannot write {destination}: folder {folder} does not exist")
-    try:
-        prefix = "." + destination.stem + "."
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=extension)
-        os.close(handle)
-    except OSError as exc:
-        raise OutputError(f"cannot write {destination}: {exc.strerror or exc}") from exc
-    try:
-        if not _encode(temporary, pixels, image.metadata, params):
+    with atomic_path(destination, suffix=extension) as temporary:
+        if not _encode(str(temporary), pixels, image.metadata, params):
             raise OutputError(f"cannot write {destination}: OpenCV could not encode the image")
-        os.chmod(temporary, _file_mode())
-        os.replace(temporary, destination)
-    except OutputError:
-        raise
-    except OSError as exc:
-        raise OutputError(f"cannot write {destination}: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)

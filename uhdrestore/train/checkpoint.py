@@ -8,8 +8,6 @@ the new one, never half of one. No pickle: optimizer state is flattened to tenso
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ..errors import OutputError, WeightsError
+from ..atomic import atomic_path
+from ..errors import WeightsError
 
 __all__ = ["CHECKPOINT_NAME", "load_checkpoint", "optimizer_from_tensors", "optimizer_to_tensors",
            "save_checkpoint"]
@@ -29,16 +28,8 @@ def save_checkpoint(run_dir: Path, tensors: dict[str, torch.Tensor], state: dict
     """Atomically write `tensors` and the JSON-ready `state` to run_dir/checkpoint.safetensors."""
     path = run_dir / CHECKPOINT_NAME
     contiguous = {name: tensor.detach().cpu().contiguous().clone() for name, tensor in tensors.items()}
-    descriptor, temporary = tempfile.mkstemp(dir=run_dir, prefix=".checkpoint.", suffix=".tmp")
-    os.close(descriptor)
-    try:
+    with atomic_path(path) as temporary:
         save_file(contiguous, temporary, metadata={"state": json.dumps(state)})
-        os.replace(temporary, path)
-    except OSError as error:
-        raise OutputError(f"cannot write checkpoint {path}: {error.strerror or error}") from error
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
     return path
 
 

@@ -8,13 +8,10 @@ prints: tables come back as rich objects and text as strings, for the CLI to sho
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
-import os
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +20,8 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from uhdrestore.errors import OutputError
+from uhdrestore.atomic import atomic_path
+
 
 __all__ = [
     "MatrixRow", "matrix_to_dict", "matrix_from_dict", "matrix_inputs", "matrix_summary",
@@ -209,17 +207,8 @@ def plot_validation(metrics_path: Path, png_path: Path) -> None:
              title=f"Validation PSNR per task: {Path(metrics_path).resolve().parent.name}")
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # iterations are whole numbers
     axes.grid(True, alpha=0.3)
-    png_path = Path(png_path)
-    temporary = png_path.with_name(f".{png_path.stem}.{uuid.uuid4().hex[:12]}.png")
-    try:
-        with open(temporary, "xb") as stream:
-            figure.savefig(stream, format="png")
-        os.replace(temporary, png_path)
-    except OSError as exc:
-        raise OutputError(f"cannot write {png_path}: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)
+    with atomic_path(png_path, suffix=".png") as temporary:
+        figure.savefig(temporary, format="png")
 
 
 def _review_settings(config: dict[str, Any]) -> list[str]:
