@@ -4,8 +4,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# The CPU build of PyTorch first: a bare `torch` requirement would pull a CUDA build of several GB.
-# Override for a GPU machine, e.g. `make demo TORCH_SPEC='torch==2.13.0' TORCH_INDEX=...`.
+# PyTorch first, pinned to the CPU build this machine's package index serves: a bare `torch`
+# requirement would pull a CUDA build of several GB. Override with `make TORCH_SPEC=...`.
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
@@ -15,7 +15,6 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
