@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -17,6 +18,23 @@ DATA_PANEL = "Data"
 REVIEW_PANEL = "Review learning"
 BUDGET_PANEL = "Budget and optimisation"
 RUN_PANEL = "Run folder and output"
+
+
+class Schedule(str, Enum):
+    review = "review"
+    sequential = "sequential"
+    joint = "joint"
+
+
+class Order(str, Enum):
+    given = "given"
+    auto = "auto"
+
+
+class Preset(str, Enum):
+    small = "small"
+    base = "base"
+    large = "large"
 
 
 def _parse_severity(value: str) -> str:
@@ -47,13 +65,13 @@ def train(
     clean_fraction: Annotated[float, typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Share of synthetic samples left undegraded, so clean photos stay clean.")] = 0.05,
-    schedule: Annotated[str, typer.Option(
+    schedule: Annotated[Schedule, typer.Option(
         rich_help_panel=REVIEW_PANEL,
         help="review (replay hard samples of earlier stages), sequential (no replay) or joint (all stages "
-             "mixed in every batch); all on the same budget.")] = "review",
-    order: Annotated[str, typer.Option(
+             "mixed in every batch); all on the same budget.")] = Schedule.review,
+    order: Annotated[Order, typer.Option(
         rich_help_panel=REVIEW_PANEL,
-        help="given (as in --stages) or auto (mildest degradation first, by input PSNR).")] = "given",
+        help="given (as in --stages) or auto (mildest degradation first, by input PSNR).")] = Order.given,
     review_ratio: Annotated[float, typer.Option(
         rich_help_panel=REVIEW_PANEL, help="Share of each batch replayed while training the 2nd stage.")] = 0.3,
     review_decay: Annotated[float, typer.Option(
@@ -74,8 +92,8 @@ def train(
         rich_help_panel=REVIEW_PANEL,
         help="VGG16 weights (.safetensors file or Hub id) for the SPN term; default: a fixed filter bank.",
         show_default=False)] = None,
-    preset: Annotated[str, typer.Option(
-        rich_help_panel=BUDGET_PANEL, help="Network size: small, base or large.")] = "base",
+    preset: Annotated[Preset, typer.Option(
+        rich_help_panel=BUDGET_PANEL, help="Network size: small, base or large.")] = Preset.base,
     iterations: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Iterations per stage.")] = 2000,
     batch_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Crops per step.")] = 8,
     patch_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Crop side in pixels.")] = 96,
@@ -109,10 +127,8 @@ def train(
 ) -> None:
     """Train one model on one degradation after another, replaying hard samples of earlier stages.
 
-    Prints the stage-by-task matrix (validation PSNR / SSIM after each stage) at the end and
-    writes a model folder that `uhdrestore fix --model DIR` uses. Under torchrun it trains
-    data-parallel: `torchrun --nproc_per_node 2 -m uhdrestore train ...`.
-    """
+    Prints the stage-by-task matrix (validation PSNR / SSIM after each stage) at the end and writes a model folder that `uhdrestore fix --model DIR` uses. Under torchrun it trains data-parallel: `torchrun --nproc_per_node 2 -m uhdrestore train ...`.
+    """  # noqa: E501  (one paragraph, so --help wraps it to the terminal)
     from ..errors import UhdRestoreError
     from ..models import PRESETS
     from ..runtime import Runtime, resolve_runtime
@@ -126,12 +142,10 @@ def train(
         import torch
 
         try:
-            if preset not in PRESETS:
-                raise ValueError(f"unknown preset {preset!r}: use {', '.join(PRESETS)}")
             low, high = (float(part) for part in severity.split(","))
             settings: dict[str, Any] = dict(
-                stages=tuple(StageConfig.parse(spec) for spec in stages.split(",")), model=PRESETS[preset],
-                schedule=schedule, order=order, iterations=iterations, batch_size=batch_size,
+                stages=tuple(StageConfig.parse(spec) for spec in stages.split(",")), model=PRESETS[preset.value],
+                schedule=schedule.value, order=order.value, iterations=iterations, batch_size=batch_size,
                 patch_size=patch_size, pool_size=pool_size or max(iterations * batch_size // 4, batch_size),
                 val_size=val_size, lr=lr,
                 review_ratio=review_ratio, review_decay=review_decay, memory_size=memory_size,
