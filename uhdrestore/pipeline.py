@@ -19,6 +19,7 @@ from .runtime import Runtime
 
 __all__ = ["Restorer", "compare_image"]
 
+
 def compare_image(before: Image, after: Image) -> Image:
     """Before and after side by side, in the input's bit depth, without alpha or metadata."""
     return Image(rgb=np.concatenate([before.rgb, after.rgb], axis=1), alpha=None, metadata=ImageMetadata())
