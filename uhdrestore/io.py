@@ -14,8 +14,8 @@ from __future__ import annotations
 import contextlib
 import os
 import struct
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -27,7 +27,7 @@ from uhdrestore.errors import InputImageError, OutputError
 
 __all__ = [
     "SUPPORTED_EXTENSIONS", "ImageMetadata", "Image", "read_image", "write_image",
-    "to_float", "from_float", "is_image_file", "exif_orientation", "apply_orientation",
+    "to_float", "from_float", "map_rgb", "is_image_file", "exif_orientation", "apply_orientation",
 ]  # fmt: skip
 
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
@@ -100,6 +100,20 @@ def from_float(pixels: np.ndarray, dtype: npt.DTypeLike) -> np.ndarray:
     if scale is None:
         raise ValueError(f"unsupported pixel dtype {target}")
     return np.rint(clipped * np.float32(scale)).astype(target)
+
+
+def map_rgb(image: Image, fn: Callable[[np.ndarray], np.ndarray]) -> Image:
+    """Apply `fn` ((H, W, 3) float32 in [0, 1] -> same) to the colour of `image`.
+
+    Grayscale is replicated to RGB and averaged back; alpha, metadata and bit depth are kept.
+    """
+    pixels = to_float(image.rgb)
+    if image.is_gray:
+        pixels = np.repeat(pixels, 3, axis=2)
+    result = fn(np.ascontiguousarray(pixels))
+    if image.is_gray:
+        result = result.mean(axis=2, keepdims=True, dtype=np.float32)
+    return replace(image, rgb=from_float(result, image.rgb.dtype))
 
 
 def _orientation_entry(chunk: bytes) -> tuple[int, str, int] | None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from torch import nn
 
-from .io import Image, ImageMetadata, from_float, to_float
+from .io import Image, ImageMetadata, map_rgb
 from .restore import RestoreResult, TileConfig, restore_image
 from .runtime import Runtime
 
@@ -35,13 +35,10 @@ class Restorer:
 
     def __call__(self, image: Image, *, on_tile: Callable[[int, int], None] | None = None
                  ) -> tuple[Image, RestoreResult]:
-        pixels = to_float(image.rgb)
-        if image.is_gray:
-            pixels = np.repeat(pixels, 3, axis=2)
-        result = restore_image(np.ascontiguousarray(pixels), self.model, self.runtime, self.tiles,
-                               on_tile=on_tile)
-        restored = result.image
-        if image.is_gray:
-            restored = restored.mean(axis=2, keepdims=True)
-        output = dataclasses.replace(image, rgb=from_float(restored, image.rgb.dtype))
-        return output, result
+        results: list[RestoreResult] = []
+
+        def restore(pixels: np.ndarray) -> np.ndarray:
+            results.append(restore_image(pixels, self.model, self.runtime, self.tiles, on_tile=on_tile))
+            return results[-1].image
+
+        return map_rgb(image, restore), results[0]

@@ -46,22 +46,21 @@ def degrade(
     import numpy as np
 
     from ..degrade import apply_params, params_to_dict, sample_chain
-    from ..io import Image, from_float, read_image, to_float, write_image
+    from ..io import map_rgb, read_image, write_image
 
     console = stderr_console(json_output)
     with errors(console):
         target = output or default_output_path(input, suffix=f"_{kind}")
         check_output_path(input, target, overwrite=overwrite)
         image = read_image(input)
-        rgb = to_float(image.rgb)
-        if image.is_gray:  # processed as RGB, averaged back to one channel
-            rgb = np.repeat(rgb, 3, axis=2)
         parts = sample_chain(kind, np.random.default_rng(seed), severity)
-        for part, params in parts:
-            rgb = apply_params(part, rgb, params)
-        if image.is_gray:
-            rgb = rgb.mean(axis=2, keepdims=True, dtype=np.float32)
-        write_image(target, Image(rgb=from_float(rgb, image.dtype), alpha=image.alpha, metadata=image.metadata))
+
+        def apply_chain(rgb: np.ndarray) -> np.ndarray:
+            for part, params in parts:
+                rgb = apply_params(part, rgb, params)
+            return rgb
+
+        write_image(target, map_rgb(image, apply_chain))
         if json_output:
             print_json({"command": "degrade", "input": str(input), "output": str(target), "kind": kind,
                         "severity": severity, "seed": seed, "size": [image.width, image.height],
