@@ -57,3 +57,13 @@ def test_config_round_trips_and_rejects_bad_values():
         ModelConfig(body_width=0)
     with pytest.raises(ValueError, match="architecture"):
         ModelConfig(arch="unet")
+
+
+def test_thumbnail_tells_a_noisy_image_from_a_clean_one_of_the_same_colour():
+    generator = torch.Generator().manual_seed(0)
+    clean = torch.full((1, 3, 256, 256), 0.5)
+    noisy = clean + 0.1 * torch.randn(clean.shape, generator=generator)
+    plain, grainy = thumbnail(clean, 32), thumbnail(noisy, 32)
+    assert plain.shape == (1, 6, 32, 32)
+    assert (plain[:, :3] - grainy[:, :3]).abs().mean() < 0.02  # the same downscaled colour
+    assert grainy[:, 3:].mean() > 0.05 > plain[:, 3:].abs().max()  # but not the same fine detail

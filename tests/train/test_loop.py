@@ -21,7 +21,7 @@ from uhdrestore.cli import app
 from uhdrestore.runtime import resolve_runtime
 from uhdrestore.train.config import SMOKE_MODEL, StageConfig, TrainConfig
 from uhdrestore.train.dist import Distributed
-from uhdrestore.train.loop import _batch_plan, _Samples, _Stopped, train
+from uhdrestore.train.loop import _batch_plan, _learning_rate, _Samples, _Stopped, train
 from uhdrestore.train.review import ReviewMemory
 
 REPO = Path(__file__).resolve().parents[2]
@@ -149,3 +149,11 @@ def test_auto_order_trains_the_mildest_degradation_first(tmp_path, clean):
     input_psnr = [result.inputs[task][0] for task in result.tasks]
     assert input_psnr == sorted(input_psnr, reverse=True)
     assert result.tasks[0] == "jpeg" and result.tasks[-1] == "haze"
+
+
+def test_stage_lr_decay_lowers_the_peak_of_each_later_stage():
+    config = small_config(stage_lr_decay=0.5, iterations=100, warmup=10)
+    peaks = [max(_learning_rate(config, stage, position, 100) for position in range(100)) for stage in range(3)]
+    assert peaks == pytest.approx([config.lr, config.lr / 2, config.lr / 4])
+    joint = TrainConfig(**{**config.__dict__, "schedule": "joint"})
+    assert joint.peak_lr(2) == config.lr  # joint training is one stage: one peak

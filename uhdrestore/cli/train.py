@@ -98,6 +98,10 @@ def train(
     batch_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Crops per step.")] = 8,
     patch_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Crop side in pixels.")] = 96,
     lr: Annotated[float, typer.Option(rich_help_panel=BUDGET_PANEL, help="Peak learning rate (AdamW).")] = 2e-3,
+    stage_lr_decay: Annotated[float, typer.Option(
+        rich_help_panel=BUDGET_PANEL,
+        help="Each stage peaks at this times the previous stage's learning rate (1 = every stage at --lr), "
+             "so later stages disturb earlier ones less.")] = 1.0,
     val_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Validation crops per stage.")] = 16,
     val_every: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Steps between validations.")
     ] = 250,
@@ -147,7 +151,7 @@ def train(
                 stages=tuple(StageConfig.parse(spec) for spec in stages.split(",")), model=PRESETS[preset.value],
                 schedule=schedule.value, order=order.value, iterations=iterations, batch_size=batch_size,
                 patch_size=patch_size, pool_size=pool_size or max(iterations * batch_size // 4, batch_size),
-                val_size=val_size, lr=lr,
+                val_size=val_size, lr=lr, stage_lr_decay=stage_lr_decay,
                 review_ratio=review_ratio, review_decay=review_decay, memory_size=memory_size,
                 spn_weight=spn_weight, spn_features=spn_features, severity=(low, high), clean_fraction=clean_fraction,
                 holdout=tuple(name for name in holdout.split(",") if name), val_every=val_every,

@@ -35,8 +35,13 @@ own design in the downsample-enhance-upsample family (UHDFour, UHDformer):
   noise and texture then need not squeeze through the narrow 1/4-resolution
   features; on a noise-only training run of 1500 steps this skip took validation
   PSNR from 23.2 to 26.1 dB, more than widening the features from 32 to 48 (24.3 dB).
+  The skip is gated per position by the decoder's features: an ungated skip is a
+  fixed linear filter applied to every photo alike (it smoothed or sharpened clean
+  photos); gated, the network decides where fine detail is noise and where texture.
 - Global residual: the network predicts a correction added to its input, and the
-  exit convolution starts at zero, so an untrained network is the identity.
+  exit convolution starts at zero, so an untrained network is the identity. (A
+  whole-image on/off strength for the correction was tried: its sigmoid saturated
+  at zero within 2000 steps and the network stopped restoring anything but haze.)
 """
 
 from __future__ import annotations
@@ -52,9 +57,24 @@ __all__ = ["SimpleIR", "thumbnail"]
 MULTIPLE_OF = 8  # pixel-unshuffle x4 then x2: inputs are padded to a multiple of 8
 
 
+DETAIL_BLOCK = 4  # fine-detail energy is averaged over 4x4 pixel blocks before the thumbnail
+
+
 def thumbnail(image: torch.Tensor, size: int) -> torch.Tensor:
-    """(B, C, H, W) -> (B, C, size, size): the whole-image view the context encoder reads."""
-    return F.adaptive_avg_pool2d(image.float(), size)
+    """(B, C, H, W) -> (B, 2C, size, size): the whole-image view the context encoder reads.
+
+    The first C channels are the downscaled image (colour, contrast: haze, low light).
+    Downscaling averages fine noise, rain and blur away, so the other C channels are
+    the downscaled energy of the image's finest detail (|x - 3x3 local mean|, averaged
+    over 4x4 blocks first so its statistics do not depend on the image size): how
+    noisy, streaky or soft the whole image is, which a tile alone cannot tell.
+    """
+    image = image.float()
+    local_mean = F.avg_pool2d(image, 3, stride=1, padding=1, count_include_pad=False)
+    detail = (image - local_mean).abs_()
+    if min(detail.shape[-2:]) >= DETAIL_BLOCK:
+        detail = F.avg_pool2d(detail, DETAIL_BLOCK, ceil_mode=True)
+    return torch.cat([F.adaptive_avg_pool2d(image, size), F.adaptive_avg_pool2d(detail, size)], dim=1)
 
 
 def _conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
@@ -62,20 +82,25 @@ def _conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
 
 
 class ContextEncoder(nn.Module):
-    """Thumbnail (B, 3, S, S) -> context vector (B, width): global colour, contrast, degradation."""
+    """Thumbnail (B, 2x3, S, S) -> context vector (B, width): global colour, contrast, degradation.
+
+    Mean, max and min pooling of the features: the min of the detail energy is the
+    noise floor of the flattest region, which tells noise from texture.
+    """
 
     def __init__(self, in_channels: int, width: int, negative_slope: float) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            _conv3x3(in_channels, 16, stride=2), nn.LeakyReLU(negative_slope),
+            _conv3x3(2 * in_channels, 16, stride=2), nn.LeakyReLU(negative_slope),
             _conv3x3(16, 32, stride=2), nn.LeakyReLU(negative_slope),
             _conv3x3(32, width, stride=2), nn.LeakyReLU(negative_slope),
         )
-        self.project = nn.Sequential(nn.Linear(2 * width, width), nn.LeakyReLU(negative_slope))
+        self.project = nn.Sequential(nn.Linear(3 * width, width), nn.LeakyReLU(negative_slope))
 
     def forward(self, thumb: torch.Tensor) -> torch.Tensor:
         features = self.features(thumb)  # (B, width, S/8, S/8)
-        pooled = torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1)
+        pooled = torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3)),
+                            features.amin(dim=(2, 3))], dim=1)
         return self.project(pooled)
 
 
@@ -162,6 +187,7 @@ class SimpleIR(nn.Module):
         self.up = nn.Conv2d(body, detail * 4, 1)
         self.detail = LocalDetailAttention(detail, slope)
         self.decoder = HybridAttentionBlock(detail, context, slope)
+        self.detail_gate = nn.Conv2d(detail, channels * 16, 1)
         self.exit = _conv3x3(detail + channels * 16, channels * 16)
         nn.init.zeros_(self.exit.weight)
         nn.init.zeros_(self.exit.bias)
@@ -171,7 +197,7 @@ class SimpleIR(nn.Module):
         return (24 + 2 * self.config.detail_width) * element_size // 4 + 16
 
     def encode_context(self, thumb: torch.Tensor) -> torch.Tensor:
-        """(B, 3, S, S) thumbnail of the whole image -> (B, context_width)."""
+        """(B, 6, S, S) `thumbnail` of the whole image -> (B, context_width)."""
         return self.context_encoder(thumb)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
@@ -191,6 +217,7 @@ class SimpleIR(nn.Module):
         features = self.detail(body + shallow, shallow)
         features = self.decoder(features, context)
         pixel_detail = pixels - F.avg_pool2d(pixels, 3, stride=1, padding=1, count_include_pad=False)
+        pixel_detail = pixel_detail * torch.sigmoid(self.detail_gate(features))
         correction = self.exit(torch.cat([features, pixel_detail], dim=1))
         restored = padded + F.pixel_shuffle(correction, 4)  # global residual
         return restored[..., :height, :width]

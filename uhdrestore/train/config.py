@@ -57,6 +57,7 @@ class TrainConfig:
     val_size: int = 16  # fixed validation crops per stage
     val_patch_size: int = 192
     lr: float = 2e-3  # peak learning rate of AdamW (small network: a high rate is fine)
+    stage_lr_decay: float = 1.0  # stage t (0-based) peaks at lr * stage_lr_decay^t: later stages disturb less
     weight_decay: float = 1e-4
     warmup: int = 100  # iterations of linear warm-up at the start of every stage
     min_lr_ratio: float = 0.05  # cosine decays to lr * min_lr_ratio by the end of each stage
@@ -98,8 +99,14 @@ class TrainConfig:
         low, high = self.severity
         if not 0 <= low <= high <= 1:
             raise ValueError(f"severity range must satisfy 0 <= low <= high <= 1. Got {self.severity}")
+        if not 0 < self.stage_lr_decay <= 1:
+            raise ValueError(f"stage lr decay must be in (0, 1]. Got {self.stage_lr_decay}")
         if self.spn_weight < 0:
             raise ValueError(f"spn weight must be >= 0. Got {self.spn_weight}")
+
+    def peak_lr(self, stage_index: int) -> float:
+        """Peak learning rate of stage `stage_index` (joint training is one stage)."""
+        return self.lr if self.schedule == "joint" else self.lr * self.stage_lr_decay ** stage_index
 
     def review_share(self, stage_index: int) -> float:
         """Share of a batch replayed from memory while training stage `stage_index` (0-based)."""

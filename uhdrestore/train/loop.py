@@ -123,14 +123,15 @@ def _batch_plan(config: TrainConfig, samples: _Samples, memory: ReviewMemory, st
     return plan + memory.draw(rng, replay), replay
 
 
-def _learning_rate(config: TrainConfig, position: int, length: int) -> float:
-    """Linear warm-up, then cosine decay to lr * min_lr_ratio."""
+def _learning_rate(config: TrainConfig, stage: int, position: int, length: int) -> float:
+    """Linear warm-up, then cosine decay to peak * min_lr_ratio (peak: the stage's own)."""
+    peak = config.peak_lr(stage)
     warmup = min(config.warmup, max(length // 10, 1))
     if position < warmup:
-        return config.lr * (position + 1) / warmup
+        return peak * (position + 1) / warmup
     progress = (position - warmup) / max(length - warmup, 1)
-    floor = config.lr * config.min_lr_ratio
-    return floor + (config.lr - floor) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    floor = peak * config.min_lr_ratio
+    return floor + (peak - floor) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
 @torch.no_grad()
@@ -283,7 +284,7 @@ def train(config: TrainConfig, *, clean_dir: Path | None, run_dir: Path, output_
                 if iteration + 1 < config.iterations:
                     upcoming = prefetch.submit(load, iteration + 1)
                 position = stage * config.iterations + iteration if config.schedule == "joint" else iteration
-                learning_rate = _learning_rate(config, position, total_length)
+                learning_rate = _learning_rate(config, stage, position, total_length)
                 for group in optimizer.param_groups:
                     group["lr"] = learning_rate
                 model.train()
