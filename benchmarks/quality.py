@@ -3,7 +3,7 @@
     python benchmarks/quality.py [--model default] [--photos ../shared/data/train-photos]
            [--holdout GreenMeadow.jpg,Dune.jpg] [--kinds rain,haze,noise,blur,snow,lowlight]
            [--severities 0.3,0.5,0.8] [--crops 4] [--crop-size 512] [--json out.json]
-           [--figure examples/before_after.png]
+           [--figure examples/before_after.png] [--foreign]
 
 Fixed crops of the held-out photos (positions from a seeded generator) are degraded with
 `uhdrestore.degrade.degrade` and a generator seeded by (SEED, kind, severity in hundredths,
@@ -11,6 +11,8 @@ photo, crop), so every run and every subset of kinds or severities sees the same
 scored against its clean crop as it is, after the classical baseline for its kind
 (benchmarks/classical.py) and after the model (untiled, on CPU). Clean crops also go through
 the model. The summary checks the targets at severity 0.5. Kinds may be chains ("rain+haze").
+With --foreign the pairs come from benchmarks/foreign.py instead: textbook degradations
+written independently of ours, to check that the model generalises past its generators.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from classical import classical_for
 from common import benchmark_model, machine
+from foreign import foreign_degrade
 
 from uhdrestore.degrade import KINDS, degrade, parse_kind
 from uhdrestore.io import Image, read_image, to_float, write_image
@@ -77,12 +80,12 @@ def scores(outputs: list[np.ndarray], clean: list[np.ndarray]) -> dict[str, list
 
 
 def evaluate(spec: str, severity: float, crops: list[np.ndarray], origins: list[dict],
-             restore: Callable[[np.ndarray], np.ndarray]) -> tuple[dict, dict]:
+             restore: Callable[[np.ndarray], np.ndarray], make_degraded: Callable = degrade) -> tuple[dict, dict]:
     """Scores of input, classical and model for one kind and severity, plus crop 0's images for the figure."""
     name, baseline = classical_for(spec)
     outputs: dict[str, list[np.ndarray]] = {method: [] for method in METHODS}
     for clean, origin in zip(crops, origins, strict=True):
-        degraded = degrade(clean, spec, degradation_rng(spec, severity, origin), severity)
+        degraded = make_degraded(clean, spec, degradation_rng(spec, severity, origin), severity)
         outputs["input"].append(degraded)
         outputs["classical"].append(baseline(degraded))
         outputs["model"].append(restore(degraded))
@@ -174,6 +177,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--crop-size", type=int, default=512)
     parser.add_argument("--json", type=Path, help="also write every number as JSON here")
     parser.add_argument("--figure", type=Path, help="also write a before/after montage PNG here (severity 0.5)")
+    parser.add_argument("--foreign", action="store_true",
+                        help="degrade with benchmarks/foreign.py's textbook recipes instead of ours")
     args = parser.parse_args()
     args.holdout = [name.strip() for name in args.holdout.split(",") if name.strip()]
     args.kinds = [kind.strip() for kind in args.kinds.split(",") if kind.strip()]
@@ -201,7 +206,8 @@ def main() -> None:
     for spec in args.kinds:
         for severity in args.severities:
             print(f"  {spec} at {severity} ...", file=sys.stderr, flush=True)
-            row, example = evaluate(spec, severity, crops, origins, restore)
+            row, example = evaluate(spec, severity, crops, origins, restore,
+                                    foreign_degrade if args.foreign else degrade)
             rows.append(row)
             if abs(severity - SUMMARY_SEVERITY) < 1e-9:
                 examples[spec] = example
@@ -212,7 +218,8 @@ def main() -> None:
     print(f"# model: {described} ({parameters:.2f} M parameters)")
     print(f"# held-out photos: {', '.join(args.holdout)} in {args.photos}")
     print(f"# crops: {args.crops} per photo, {args.crop_size}x{args.crop_size}, positions seeded [{CROP_SEED}, photo]")
-    print(f"# seeds: degrade(crop, kind, default_rng([{SEED}, kind index, severity x 100, photo, crop]), severity)")
+    recipe = "foreign.foreign_degrade (textbook recipes, not ours)" if args.foreign else "degrade"
+    print(f"# seeds: {recipe}(crop, kind, default_rng([{SEED}, kind index, severity x 100, photo, crop]), severity)")
     print(f"# means over {len(crops)} crops; PSNR in dB; 'vs in' / 'vs cls': uhdrestore minus input / classical\n")
     print_table(rows)
     print(f"{'clean':<14} {'':>4} {'':<19} {'':>8} {'':>8} {np.mean(clean['psnr']):>7.2f} "

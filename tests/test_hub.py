@@ -204,7 +204,7 @@ def test_default_model_missing_gives_plain_message(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(hub, "bundled_weights_dir", lambda: tmp_path)
-    with pytest.raises(WeightsError, match="bundled default model is not installed yet") as caught:
+    with pytest.raises(WeightsError, match="bundled default model is missing") as caught:
         load_model("default")
     assert caught.value.exit_code == 4
 

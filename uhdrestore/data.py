@@ -31,6 +31,7 @@ __all__ = ["CleanPhotos", "PairedStage", "SyntheticStage", "make_stage", "PAIRED
 PAIRED_LAYOUTS = (("lq", "gt"), ("input", "target"), ("degraded", "clean"))
 TRAIN, VALIDATION = 0, 1
 MIN_SCALE = 0.5  # crops are taken at a random scale in [MIN_SCALE, 1]: photos come in all resolutions
+JPEG_AFTER_MAX_SEVERITY = 0.4  # --jpeg-after compresses at JPEG severity 0-0.4 (quality ~95 down to ~60)
 
 
 def _rgb8(path: Path) -> np.ndarray:
@@ -114,7 +115,11 @@ class SyntheticStage:
             severity = float(rng.uniform(low, high))
             if rng.random() < self.config.clean_fraction:  # teach the model to leave clean photos alone
                 return clean, clean
-        return degrade(clean, self.stage.kind, rng, severity), clean
+        degraded = degrade(clean, self.stage.kind, rng, severity)
+        if self.config.jpeg_after and split == TRAIN and rng.random() < self.config.jpeg_after:
+            # Photos are saved as JPEG after they were rained on, hazed or shot in the dark.
+            degraded = degrade(degraded, "jpeg", rng, float(rng.uniform(0.0, JPEG_AFTER_MAX_SEVERITY)))
+        return degraded, clean
 
 
 class PairedStage:

@@ -100,8 +100,8 @@ def resolve_model(
         folder = bundled_weights_dir()
         if not _is_model_folder(folder):
             raise WeightsError(
-                "the bundled default model is not installed yet (no trained weights ship with "
-                "this version): pass --model with a model folder or a Hub id (org/name)")
+                f"the bundled default model is missing from this installation ({folder}): reinstall "
+                "uhdrestore, or pass --model with a model folder or a Hub id (org/name)")
         source = ModelSource(spec, "bundled", folder / MODEL_CONFIG, folder / MODEL_WEIGHTS, None)
     elif spec and Path(spec).expanduser().exists():
         source = _local_source(spec, Path(spec).expanduser())

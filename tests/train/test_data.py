@@ -95,3 +95,17 @@ def test_synthetic_stage_needs_clean_photos():
 def test_bad_stage_specs(spec, message):
     with pytest.raises(ValueError, match=message):
         StageConfig.parse(spec)
+
+
+def test_jpeg_after_compresses_training_samples_only(tmp_path):
+    photos = CleanPhotos(write_photos(tmp_path / "clean"), holdout=(), seed=0)
+    stage = StageConfig.parse("haze")
+    plain = make_stage(stage, config(clean_fraction=0.0), photos)
+    saved = make_stage(stage, config(clean_fraction=0.0, jpeg_after=1.0), photos)
+    degraded, clean = plain.sample(7)
+    compressed, same_clean = saved.sample(7)
+    assert np.array_equal(clean, same_clean)
+    assert not np.array_equal(degraded, compressed)
+    assert np.allclose(compressed * 255, np.rint(compressed * 255), atol=1e-4)  # decoded 8-bit pixels
+    assert np.abs(compressed - degraded).mean() < 0.03  # a mild JPEG, not another degradation
+    assert np.array_equal(plain.sample(3, VALIDATION)[0], saved.sample(3, VALIDATION)[0])  # validation untouched

@@ -65,6 +65,10 @@ def train(
     clean_fraction: Annotated[float, typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Share of synthetic samples left undegraded, so clean photos stay clean.")] = 0.05,
+    jpeg_after: Annotated[float, typer.Option(
+        rich_help_panel=DATA_PANEL,
+        help="Share of degraded synthetic samples JPEG-compressed afterwards (quality ~95 to ~60), "
+             "as real photos are saved.")] = 0.0,
     schedule: Annotated[Schedule, typer.Option(
         rich_help_panel=REVIEW_PANEL,
         help="review (replay hard samples of earlier stages), sequential (no replay) or joint (all stages "
@@ -154,6 +158,7 @@ def train(
                 val_size=val_size, lr=lr, stage_lr_decay=stage_lr_decay,
                 review_ratio=review_ratio, review_decay=review_decay, memory_size=memory_size,
                 spn_weight=spn_weight, spn_features=spn_features, severity=(low, high), clean_fraction=clean_fraction,
+                jpeg_after=jpeg_after,
                 holdout=tuple(name for name in holdout.split(",") if name), val_every=val_every,
                 checkpoint_every=checkpoint_every, seed=seed)
             if smoke:

@@ -71,6 +71,7 @@ class TrainConfig:
     spn_features: str | None = None  # VGG16 safetensors file or Hub id; None: the fixed feature space
     severity: tuple[float, float] = (0.1, 1.0)  # synthetic severities are drawn from this range
     clean_fraction: float = 0.05  # share of synthetic samples left undegraded: clean photos must stay clean
+    jpeg_after: float = 0.0  # share of degraded synthetic samples JPEG-compressed afterwards (q ~95-60)
     holdout: tuple[str, ...] = ()  # clean photos kept for validation (file names); empty: chosen by seed
     val_every: int = 250
     checkpoint_every: int = 250
@@ -96,6 +97,8 @@ class TrainConfig:
             raise ValueError("review ratio must be in [0, 1) and review decay in [0, 1]")
         if not 0 <= self.clean_fraction < 1:
             raise ValueError(f"clean fraction must be in [0, 1). Got {self.clean_fraction}")
+        if not 0 <= self.jpeg_after <= 1:
+            raise ValueError(f"jpeg after must be in [0, 1]. Got {self.jpeg_after}")
         low, high = self.severity
         if not 0 <= low <= high <= 1:
             raise ValueError(f"severity range must satisfy 0 <= low <= high <= 1. Got {self.severity}")
