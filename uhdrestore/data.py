@@ -95,10 +95,11 @@ class SyntheticStage:
         return zlib.crc32(self.stage.name.encode())
 
     def sample(self, sample_id: int, split: int = TRAIN) -> tuple[np.ndarray, np.ndarray]:
-        """(degraded, clean), each (P, P, 3) float32 in [0, 1]; the same id gives the same pair."""
+        """(degraded, clean), each (V, V, 3) float32 in [0, 1] (V: the training view or the validation
+        patch side); the same id gives the same pair."""
         rng = np.random.default_rng([self.config.seed, self.key, split, sample_id])
         pool = self.photos.train if split == TRAIN else self.photos.val
-        side = self.config.patch_size if split == TRAIN else self.config.val_patch_size
+        side = self.config.train_view if split == TRAIN else self.config.val_patch_size
         photo = pool[int(rng.integers(len(pool)))]
         scale = rng.uniform(MIN_SCALE, 1.0)
         source = min(int(round(side / scale)), *photo.shape[:2])
@@ -175,7 +176,7 @@ class PairedStage:
         if degraded.shape != clean.shape:
             raise InputImageError(f"pair sizes differ: {degraded_path} {degraded.shape[:2]} vs "
                                   f"{clean_path} {clean.shape[:2]}")
-        side = min(self.config.patch_size if split == TRAIN else self.config.val_patch_size, *clean.shape[:2])
+        side = min(self.config.train_view if split == TRAIN else self.config.val_patch_size, *clean.shape[:2])
         side -= side % 8
         top, left = _crop_box(rng, clean.shape[0], clean.shape[1], side)
         crops = [image[top:top + side, left:left + side] for image in (degraded, clean)]

@@ -157,3 +157,11 @@ def test_stage_lr_decay_lowers_the_peak_of_each_later_stage():
     assert peaks == pytest.approx([config.lr, config.lr / 2, config.lr / 4])
     joint = TrainConfig(**{**config.__dict__, "schedule": "joint"})
     assert joint.peak_lr(2) == config.lr  # joint training is one stage: one peak
+
+
+def test_training_patches_cut_from_larger_views(tmp_path, clean):
+    result = run(small_config(view_size=48, iterations=4, val_every=100), clean, tmp_path / "run")
+    assert (tmp_path / "run" / "model" / "model.safetensors").is_file()
+    assert set(result.tasks) == {"rain", "haze", "noise"}
+    with pytest.raises(ValueError, match="view size"):
+        small_config(view_size=24)

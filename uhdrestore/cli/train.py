@@ -101,6 +101,10 @@ def train(
     iterations: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Iterations per stage.")] = 2000,
     batch_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Crops per step.")] = 8,
     patch_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Crop side in pixels.")] = 96,
+    view_size: Annotated[int, typer.Option(
+        rich_help_panel=BUDGET_PANEL,
+        help="Crops are cut from the centre of a degraded view this big, and the network's whole-image "
+             "context is read from the view, as at inference from the whole photo (0 = the patch size).")] = 0,
     lr: Annotated[float, typer.Option(rich_help_panel=BUDGET_PANEL, help="Peak learning rate (AdamW).")] = 2e-3,
     stage_lr_decay: Annotated[float, typer.Option(
         rich_help_panel=BUDGET_PANEL,
@@ -154,7 +158,7 @@ def train(
             settings: dict[str, Any] = dict(
                 stages=tuple(StageConfig.parse(spec) for spec in stages.split(",")), model=PRESETS[preset.value],
                 schedule=schedule.value, order=order.value, iterations=iterations, batch_size=batch_size,
-                patch_size=patch_size, pool_size=pool_size or max(iterations * batch_size // 4, batch_size),
+                patch_size=patch_size, view_size=view_size, pool_size=pool_size or max(iterations * batch_size // 4, batch_size),
                 val_size=val_size, lr=lr, stage_lr_decay=stage_lr_decay,
                 review_ratio=review_ratio, review_decay=review_decay, memory_size=memory_size,
                 spn_weight=spn_weight, spn_features=spn_features, severity=(low, high), clean_fraction=clean_fraction,

@@ -200,9 +200,13 @@ class SimpleIR(nn.Module):
         """(B, 6, S, S) `thumbnail` of the whole image -> (B, context_width)."""
         return self.context_encoder(thumb)
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None,
+                view: torch.Tensor | None = None) -> torch.Tensor:
+        """Restore `x`. The context is `context` if given, else read from `view` (a larger image
+        that `x` is part of: training passes the degraded view a patch was cut from), else from `x`."""
         if context is None:
-            context = self.encode_context(thumbnail(x, self.config.context_size).to(x.dtype))
+            source = x if view is None else view
+            context = self.encode_context(thumbnail(source, self.config.context_size).to(x.dtype))
         height, width = x.shape[-2:]
         pad_bottom = -height % MULTIPLE_OF
         pad_right = -width % MULTIPLE_OF

@@ -53,6 +53,8 @@ class TrainConfig:
     iterations: int = 2000  # per stage; joint training gets the same total
     batch_size: int = 8  # global, split across DDP ranks
     patch_size: int = 96  # training crops are patch_size x patch_size
+    view_size: int = 0  # patches are cut from the centre of a degraded view this big; the network's
+    # whole-image context is read from the view, as at inference it is read from the whole photo (0: patch_size)
     pool_size: int = 2000  # training samples per stage, revisited each epoch so loss fluctuation is measurable
     val_size: int = 16  # fixed validation crops per stage
     val_patch_size: int = 192
@@ -91,8 +93,10 @@ class TrainConfig:
                      "val_every", "checkpoint_every", "memory_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1. Got {getattr(self, name)}")
-        if self.patch_size % 8 or self.val_patch_size % 8:
-            raise ValueError("patch sizes must be multiples of 8")
+        if self.patch_size % 8 or self.val_patch_size % 8 or self.view_size % 8:
+            raise ValueError("patch and view sizes must be multiples of 8")
+        if self.view_size and self.view_size < self.patch_size:
+            raise ValueError(f"view size must be 0 or at least the patch size. Got {self.view_size}")
         if not 0 <= self.review_ratio < 1 or not 0 <= self.review_decay <= 1:
             raise ValueError("review ratio must be in [0, 1) and review decay in [0, 1]")
         if not 0 <= self.clean_fraction < 1:
@@ -106,6 +110,11 @@ class TrainConfig:
             raise ValueError(f"stage lr decay must be in (0, 1]. Got {self.stage_lr_decay}")
         if self.spn_weight < 0:
             raise ValueError(f"spn weight must be >= 0. Got {self.spn_weight}")
+
+    @property
+    def train_view(self) -> int:
+        """Side of the degraded view each training patch is cut from."""
+        return self.view_size or self.patch_size
 
     def peak_lr(self, stage_index: int) -> float:
         """Peak learning rate of stage `stage_index` (joint training is one stage)."""

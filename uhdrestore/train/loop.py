@@ -123,6 +123,17 @@ def _batch_plan(config: TrainConfig, samples: _Samples, memory: ReviewMemory, st
     return plan + memory.draw(rng, replay), replay
 
 
+def _centre_patch(degraded: torch.Tensor, clean: torch.Tensor, side: int
+                  ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
+    """(view or None, degraded patch, clean patch): the centre `side` pixels of each training view."""
+    if degraded.shape[-1] == side:
+        return None, degraded, clean
+    top = (degraded.shape[-2] - side) // 2
+    left = (degraded.shape[-1] - side) // 2
+    box = (..., slice(top, top + side), slice(left, left + side))
+    return degraded, degraded[box], clean[box]
+
+
 def _learning_rate(config: TrainConfig, stage: int, position: int, length: int) -> float:
     """Linear warm-up, then cosine decay to peak * min_lr_ratio (peak: the stage's own)."""
     peak = config.peak_lr(stage)
@@ -288,12 +299,13 @@ def train(config: TrainConfig, *, clean_dir: Path | None, run_dir: Path, output_
                 for group in optimizer.param_groups:
                     group["lr"] = learning_rate
                 model.train()
+                view, patch, clean = _centre_patch(degraded, clean, config.patch_size)
                 with runtime.autocast():
-                    restored = network(degraded)
+                    restored = network(patch, None, view)
                 per_sample = reconstruction_loss(restored, clean, fft_weight=config.fft_weight)
                 loss = per_sample.mean()
                 if spn is not None:
-                    loss = loss + spn(restored, lagged.outputs(degraded))
+                    loss = loss + spn(restored, lagged.outputs(patch, None, view))
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
