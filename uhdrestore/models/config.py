@@ -53,7 +53,7 @@ class ModelConfig:
 PRESETS: dict[str, ModelConfig] = {
     # 0.19 M parameters, ~110 ms per megapixel on 2 CPU cores: laptops, fastest training.
     "small": ModelConfig(detail_width=16, body_width=48),
-    # 0.33 M parameters, ~200 ms per megapixel on 2 CPU cores: the default.
+    # 0.34 M parameters, ~200 ms per megapixel on 2 CPU cores: the default.
     "base": ModelConfig(),
     # 0.83 M parameters: for GPU training runs.
     "large": ModelConfig(detail_width=48, body_width=96, body_blocks=3, body_iterations=3),
