@@ -165,3 +165,13 @@ def test_training_patches_cut_from_larger_views(tmp_path, clean):
     assert set(result.tasks) == {"rain", "haze", "noise"}
     with pytest.raises(ValueError, match="view size"):
         small_config(view_size=24)
+
+
+@pytest.mark.parametrize("option", [("--clean-fraction", "2"), ("--stage-lr-decay", "1.5"),
+                                    ("--jpeg-after", "-0.1"), ("--view-size", "20")])
+def test_bad_training_settings_are_one_line_usage_errors(tmp_path, clean, option):
+    result = CliRunner().invoke(app, ["train", "--stages", "rain", "--clean", str(clean),
+                                      "--run-dir", str(tmp_path / "run"), *option])
+    assert result.exit_code == 2, result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()

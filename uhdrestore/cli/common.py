@@ -68,6 +68,8 @@ def errors(console: Console) -> Iterator[None]:
         yield
     except typer.Exit:
         raise
+    except typer.BadParameter as error:  # a bad option value found after parsing: a usage error
+        fail(console, error, error.format_message(), 2)
     except UhdRestoreError as error:
         fail(console, error, str(error), error.exit_code)
     except MemoryError as error:
