@@ -23,6 +23,11 @@ def synthetic_photo(height: int, width: int, seed: int = 0) -> np.ndarray:
     return np.clip(image, 0, 1).astype(np.float32)
 
 
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB of two float images in [0, 1] (capped at 120 dB for identical images)."""
+    return float(10 * np.log10(1.0 / max(float(np.mean((a.astype(np.float64) - b) ** 2)), 1e-12)))
+
+
 def perturbed_model(config: ModelConfig = TINY, seed: int = 0) -> torch.nn.Module:
     """A network that is not the identity: its zero-initialised residual weights are randomised,
     so tests of tiling and loading exercise every layer, as a trained network would."""

@@ -5,14 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.conftest import synthetic_photo
+from tests.conftest import psnr, synthetic_photo
 from uhdrestore.degrade.jpeg import JpegParams, apply, sample
 
 PHOTO = synthetic_photo(96, 128, seed=7)
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(1.0 / max(float(np.mean((a.astype(np.float64) - b) ** 2)), 1e-12)))
 
 
 def blockiness(image: np.ndarray) -> float:

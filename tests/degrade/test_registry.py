@@ -8,13 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import synthetic_photo
+from tests.conftest import psnr, synthetic_photo
 from uhdrestore import degrade as registry
 from uhdrestore.degrade import KINDS, apply_params, degrade, params_to_dict, parse_kind, sample_chain, sample_params
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(1.0 / max(float(np.mean((a.astype(np.float64) - b) ** 2)), 1e-12)))
 
 
 @pytest.fixture(scope="module")

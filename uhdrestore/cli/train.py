@@ -158,7 +158,8 @@ def train(
             settings: dict[str, Any] = dict(
                 stages=tuple(StageConfig.parse(spec) for spec in stages.split(",")), model=PRESETS[preset.value],
                 schedule=schedule.value, order=order.value, iterations=iterations, batch_size=batch_size,
-                patch_size=patch_size, view_size=view_size, pool_size=pool_size or max(iterations * batch_size // 4, batch_size),
+                patch_size=patch_size, view_size=view_size,
+                pool_size=pool_size or max(iterations * batch_size // 4, batch_size),
                 val_size=val_size, lr=lr, stage_lr_decay=stage_lr_decay,
                 review_ratio=review_ratio, review_decay=review_decay, memory_size=memory_size,
                 spn_weight=spn_weight, spn_features=spn_features, severity=(low, high), clean_fraction=clean_fraction,

@@ -60,6 +60,11 @@ MULTIPLE_OF = 8  # pixel-unshuffle x4 then x2: inputs are padded to a multiple o
 DETAIL_BLOCK = 4  # fine-detail energy is averaged over 4x4 pixel blocks before the thumbnail
 
 
+def high_pass(x: torch.Tensor) -> torch.Tensor:
+    """x minus its 3x3 local mean: the finest detail (noise, streaks, texture, edges)."""
+    return x - F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+
+
 def thumbnail(image: torch.Tensor, size: int) -> torch.Tensor:
     """(B, C, H, W) -> (B, 2C, size, size): the whole-image view the context encoder reads.
 
@@ -70,8 +75,7 @@ def thumbnail(image: torch.Tensor, size: int) -> torch.Tensor:
     noisy, streaky or soft the whole image is, which a tile alone cannot tell.
     """
     image = image.float()
-    local_mean = F.avg_pool2d(image, 3, stride=1, padding=1, count_include_pad=False)
-    detail = (image - local_mean).abs_()
+    detail = high_pass(image).abs_()
     if min(detail.shape[-2:]) >= DETAIL_BLOCK:
         detail = F.avg_pool2d(detail, DETAIL_BLOCK, ceil_mode=True)
     return torch.cat([F.adaptive_avg_pool2d(image, size), F.adaptive_avg_pool2d(detail, size)], dim=1)
@@ -155,8 +159,7 @@ class LocalDetailAttention(nn.Module):
         self.attention = _conv3x3(2 * width, width)
 
     def forward(self, body: torch.Tensor, shallow: torch.Tensor) -> torch.Tensor:
-        local_mean = F.avg_pool2d(shallow, 3, stride=1, padding=1, count_include_pad=False)
-        detail = self.act(self.detail(shallow - local_mean))
+        detail = self.act(self.detail(high_pass(shallow)))
         gate = torch.sigmoid(self.attention(torch.cat([body, shallow], dim=1)))
         return torch.addcmul(body, gate, detail)
 
@@ -220,8 +223,7 @@ class SimpleIR(nn.Module):
         body = F.pixel_shuffle(self.up(body), 2)  # (B, detail, H/4, W/4)
         features = self.detail(body + shallow, shallow)
         features = self.decoder(features, context)
-        pixel_detail = pixels - F.avg_pool2d(pixels, 3, stride=1, padding=1, count_include_pad=False)
-        pixel_detail = pixel_detail * torch.sigmoid(self.detail_gate(features))
+        pixel_detail = high_pass(pixels) * torch.sigmoid(self.detail_gate(features))
         correction = self.exit(torch.cat([features, pixel_detail], dim=1))
         restored = padded + F.pixel_shuffle(correction, 4)  # global residual
         return restored[..., :height, :width]
