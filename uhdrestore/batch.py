@@ -71,13 +71,14 @@ def _write(item: BatchItem, image: Image) -> None:
 
 def run_batch(
     items: list[BatchItem],
-    restore: Callable[[Image], tuple[Image, dict[str, object]]],
+    restore: Callable[[Image], tuple[Image | None, dict[str, object]]],
     *,
     on_result: Callable[[ItemResult], None] | None = None,
 ) -> list[ItemResult]:
     """Restore `items` in order with read-ahead and write-behind; returns one result per item.
 
-    `restore` maps a decoded image to (restored image, details for the report). Known
+    `restore` maps a decoded image to (restored image, details for the report); a None
+    image means "leave this one alone" (batch --skip-clean): it is reported as skipped. Known
     failures (UhdRestoreError) are recorded and the batch goes on; anything else
     (out of device memory included) stops it.
     """
@@ -112,7 +113,12 @@ def run_batch(
                 settle(block=True)
                 report(ItemResult(item, "failed", str(error), time.perf_counter() - started))
                 continue
-            result = ItemResult(item, "ok", megapixels=image.height * image.width / 1e6, details=details)
+            megapixels = image.height * image.width / 1e6
+            if restored is None:
+                settle(block=True)
+                report(ItemResult(item, "skipped", None, time.perf_counter() - started, megapixels, details))
+                continue
+            result = ItemResult(item, "ok", megapixels=megapixels, details=details)
             writing.append((result, started, writer.submit(_write, item, restored)))
             settle(block=len(writing) > 1)  # at most one restored image waits for its write
         settle(block=True)

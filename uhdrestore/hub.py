@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from safetensors import SafetensorError
@@ -28,7 +29,7 @@ from uhdrestore.models import ModelConfig, build_model
 
 __all__ = [
     "MODEL_CONFIG", "MODEL_WEIGHTS", "MODEL_CARD", "ModelSource", "LoadedModel", "ModelInfo",
-    "bundled_weights_dir", "resolve_model", "load_model", "load_model_files", "save_model",
+    "bundled_weights_dir", "build_restorer", "resolve_model", "load_model", "load_model_files", "save_model",
     "list_models",
 ]
 
@@ -37,6 +38,14 @@ MODEL_WEIGHTS = "model.safetensors"
 MODEL_CARD = "README.md"
 
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+# config.json's contents -> (its config object, a fresh network): how a model folder becomes a network.
+Builder = Callable[[dict[str, Any]], tuple[Any, torch.nn.Module]]
+
+
+def build_restorer(data: dict[str, Any]) -> tuple[ModelConfig, torch.nn.Module]:
+    config = ModelConfig.from_dict(data)
+    return config, build_model(config)
 _MAX_NAMED = 5  # tensor names listed per kind of mismatch; more would bury the message
 
 
@@ -56,7 +65,7 @@ class LoadedModel:
     """A ready network plus what a report needs to say which one ran."""
 
     module: torch.nn.Module  # eval mode, CPU, float32
-    config: ModelConfig
+    config: Any  # ModelConfig for restorers, PerceiverConfig for the perceiver
     source: ModelSource
     sha256: str  # of the weights file
     parameters: int
@@ -91,13 +100,15 @@ def resolve_model(
     endpoint: str | None = None,
     cache_dir: str | Path | None = None,
     local_files_only: bool = False,
+    bundled: Path | None = None,
 ) -> ModelSource:
     """Find (downloading from the Hub if needed) the config and weights that `spec` names.
 
-    The keyword options apply to Hub ids only. Raises `WeightsError`.
+    "default" is the folder `bundled` (default: the bundled restorer). The other keyword
+    options apply to Hub ids only. Raises `WeightsError`.
     """
     if spec == "default":
-        folder = bundled_weights_dir()
+        folder = bundled or bundled_weights_dir()
         if not _is_model_folder(folder):
             raise WeightsError(
                 f"the bundled default model is missing from this installation ({folder}): reinstall "
@@ -129,15 +140,16 @@ def load_model(
                                           cache_dir=cache_dir, local_files_only=local_files_only))
 
 
-def load_model_files(source: ModelSource) -> LoadedModel:
+def load_model_files(source: ModelSource, build: Builder = build_restorer) -> LoadedModel:
     """Build the network config.json describes and load model.safetensors into it, strictly.
 
     Raises `WeightsError` for a bad config, a corrupt file, missing or unexpected tensors,
     shape or dtype mismatches, and NaN/inf values.
     """
-    config = _read_config(source.config_path)
+    data = _read_config(source.config_path)
     try:
-        module = build_model(config).to(device="cpu", dtype=torch.float32)
+        config, module = build(data)
+        module = module.to(device="cpu", dtype=torch.float32)
     except (TypeError, ValueError) as exc:
         raise WeightsError(f"bad model config {source.config_path}: {exc}") from exc
     path = source.weights_path
@@ -154,7 +166,7 @@ def load_model_files(source: ModelSource) -> LoadedModel:
 
 def save_model(
     module: torch.nn.Module,
-    config: ModelConfig,
+    config: Any,  # anything with to_dict(): ModelConfig, PerceiverConfig
     folder: str | Path,
     *,
     model_card: str | None = None,
@@ -297,7 +309,7 @@ def _first_line(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _read_config(path: Path) -> ModelConfig:
+def _read_config(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -307,10 +319,7 @@ def _read_config(path: Path) -> ModelConfig:
     if not isinstance(data, dict):
         kind = type(data).__name__
         raise WeightsError(f"bad model config {path}: expected a JSON object, got {kind}")
-    try:
-        return ModelConfig.from_dict(data)
-    except (TypeError, ValueError) as exc:
-        raise WeightsError(f"bad model config {path}: {exc}") from exc
+    return data
 
 
 def _check_tensors(

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import degrade, restore, train
+from . import degrade, inspect, perceiver, restore, train
 
 app = typer.Typer(
     name="uhdrestore",
@@ -44,5 +44,7 @@ def main(
 app.command()(restore.fix)
 app.command()(restore.batch)
 app.command()(restore.models)
+app.command()(inspect.inspect)
 app.command()(degrade.degrade)
 app.command()(train.train)
+app.command("train-perceiver")(perceiver.train_perceiver)

@@ -14,6 +14,7 @@ from .. import __version__
 from .common import (DeviceOpt, JsonOpt, ModelOpt, OfflineOpt, OverlapOpt, OverwriteOpt, PrecisionOpt, QuietOpt,
                      RevisionOpt, TileOpt, check_output_path, default_output_path, errors, print_json,
                      progress_display, stderr_console)
+from .inspect import PerceiverOpt, load_perceiver_for_cli
 
 
 def _load(spec: str, revision: str | None, offline: bool, device: str, precision: str,
@@ -118,6 +119,10 @@ def batch(
     precision: PrecisionOpt = "auto",
     tile: TileOpt = "auto",
     tile_overlap: OverlapOpt = 32,
+    skip_clean: Annotated[bool, typer.Option(
+        "--skip-clean", help="Leave photos the perceiver rates high quality (clean) alone: no output, "
+                             "listed as skipped.")] = False,
+    perceiver: PerceiverOpt = "default",
     quiet: QuietOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
@@ -133,12 +138,19 @@ def batch(
         todo, skipped = plan_batch(folder, output_dir, recursive=recursive, overwrite=overwrite)
         loaded, restorer = (_load(model, revision, offline, device, precision, tile, tile_overlap,
                                   quiet=console.quiet) if todo else (None, None))
+        judge = load_perceiver_for_cli(perceiver, revision, offline) if skip_clean and todo else None
         started = time.perf_counter()
         megapixels = 0.0
         with progress_display(console, "files") as progress:
             task = progress.add_task("restoring", total=len(todo), rate="")
 
             def restore(image: Any) -> tuple[Any, dict[str, Any]]:
+                if judge is not None:
+                    from ..perceive.inspect import perceive
+
+                    perception = perceive(judge, image)
+                    if perception.is_clean:
+                        return None, {"reason": "clean", "perception": perception.to_dict()}
                 restored, result = restorer(image)
                 return restored, _tiling_report(result)
 
@@ -154,21 +166,27 @@ def batch(
             results = run_batch(todo, restore, on_result=on_result)
         seconds = time.perf_counter() - started
         failed = [r for r in results if r.status == "failed"]
+        clean = [r for r in results if r.status == "skipped"]
         if json_output:
             items = [{"input": str(r.item.source), "output": str(r.item.target), "status": r.status,
                       "error": r.error, "seconds": round(r.seconds, 3), **r.details} for r in results]
-            items += [{"input": str(i.source), "output": str(i.target), "status": "skipped"} for i in skipped]
+            items += [{"input": str(i.source), "output": str(i.target), "status": "skipped", "reason": "output exists"}
+                      for i in skipped]
             report: dict[str, Any] = {"command": "batch", "output_dir": str(output_dir)}
             if loaded is not None:
                 report.update(_report_common(loaded, restorer))
-            report["summary"] = {"processed": len(results) - len(failed), "skipped": len(skipped),
+            report["summary"] = {"processed": len(results) - len(failed) - len(clean),
+                                 "skipped": len(skipped) + len(clean), "skipped_clean": len(clean),
                                  "failed": len(failed), "seconds": round(seconds, 3),
                                  "megapixels_per_second": round(megapixels / max(seconds, 1e-9), 3)}
             report["items"] = items
             print_json(report)
         else:
-            console.print(f"{len(results) - len(failed)} restored, {len(skipped)} skipped (output exists), "
-                          f"{len(failed)} failed -> {output_dir}", highlight=False)
+            skipped_clean = f", {len(clean)} skipped (clean)" if skip_clean else ""
+            console.print(f"{len(results) - len(failed) - len(clean)} restored, {len(skipped)} skipped (output exists)"
+                          f"{skipped_clean}, {len(failed)} failed -> {output_dir}", highlight=False)
+            for result in clean:
+                console.print(f"[green]skipped (clean):[/] {result.item.source}", highlight=False)
             for result in failed:
                 console.print(f"[red]failed:[/] {result.item.source}: {result.error}", highlight=False)
         if failed:

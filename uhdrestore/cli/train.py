@@ -96,6 +96,14 @@ def train(
         rich_help_panel=REVIEW_PANEL,
         help="VGG16 weights (.safetensors file or Hub id) for the SPN term; default: a fixed filter bank.",
         show_default=False)] = None,
+    quality_loss: Annotated[float, typer.Option(
+        rich_help_panel=REVIEW_PANEL,
+        help="Weight of the quality-aware term (Perceive-IR): the perceiver's 1 - P(high quality) of the "
+             "output plus a contrastive ratio pulling it toward the clean patch, away from the input and from "
+             "an earlier copy of the model; 0 = off.")] = 0.0,
+    perceiver: Annotated[str, typer.Option(
+        rich_help_panel=REVIEW_PANEL,
+        help="The perceiver --quality-loss asks: 'default' (bundled), a folder or a cached Hub id.")] = "default",
     preset: Annotated[Preset, typer.Option(
         rich_help_panel=BUDGET_PANEL, help="Network size: small, base or large.")] = Preset.base,
     iterations: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Iterations per stage.")] = 2000,
@@ -162,7 +170,8 @@ def train(
                 pool_size=pool_size or max(iterations * batch_size // 4, batch_size),
                 val_size=val_size, lr=lr, stage_lr_decay=stage_lr_decay,
                 review_ratio=review_ratio, review_decay=review_decay, memory_size=memory_size,
-                spn_weight=spn_weight, spn_features=spn_features, severity=(low, high), clean_fraction=clean_fraction,
+                spn_weight=spn_weight, spn_features=spn_features, quality_loss=quality_loss, perceiver=perceiver,
+                severity=(low, high), clean_fraction=clean_fraction,
                 jpeg_after=jpeg_after,
                 holdout=tuple(name for name in holdout.split(",") if name), val_every=val_every,
                 checkpoint_every=checkpoint_every, seed=seed)
@@ -229,7 +238,7 @@ class _TrainingDisplay:
         if kind == "start" and event["photos"]:
             self.progress.console.print(f"validation photos: {', '.join(event['photos']['validation'])}")
         elif kind == "spn":
-            self.progress.console.print(f"SPN feature space: {event['features']}")
+            self.progress.console.print(f"feature space (SPN, quality loss): {event['features']}")
         elif kind == "resumed":
             self.progress.console.print(f"resumed at step {event['step']} (stage {event['stage'] + 1}, "
                                         f"iteration {event['iteration']})")

@@ -71,6 +71,8 @@ class TrainConfig:
     memory_size: int = 256  # hard samples kept per finished stage
     spn_weight: float = 0.0  # MCLIR's lagged-model contrastive term; 0 = off
     spn_features: str | None = None  # VGG16 safetensors file or Hub id; None: the fixed feature space
+    quality_loss: float = 0.0  # weight of the perceiver-driven quality-aware term (train/quality.py); 0 = off
+    perceiver: str = "default"  # the perceiver the quality loss asks (a model spec)
     severity: tuple[float, float] = (0.1, 1.0)  # synthetic severities are drawn from this range
     clean_fraction: float = 0.05  # share of synthetic samples left undegraded: clean photos must stay clean
     jpeg_after: float = 0.0  # share of degraded synthetic samples JPEG-compressed afterwards (q ~95-60)
@@ -110,6 +112,8 @@ class TrainConfig:
             raise ValueError(f"stage lr decay must be in (0, 1]. Got {self.stage_lr_decay}")
         if self.spn_weight < 0:
             raise ValueError(f"spn weight must be >= 0. Got {self.spn_weight}")
+        if self.quality_loss < 0:
+            raise ValueError(f"quality loss weight must be >= 0. Got {self.quality_loss}")
 
     @property
     def train_view(self) -> int:

@@ -46,6 +46,7 @@ from .review import LossFluctuation, ReviewMemory
 __all__ = ["TrainResult", "train"]
 
 LOG_EVERY = 10  # iterations between "train" lines in metrics.jsonl
+QUALITY_LAG = 1000  # steps the quality loss's weaker copy of the model trails by (SPN's longest lag)
 Event = Callable[[dict[str, Any]], None]
 
 
@@ -223,13 +224,22 @@ def train(config: TrainConfig, *, clean_dir: Path | None, run_dir: Path, output_
     ema = copy.deepcopy(model).requires_grad_(False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.9, 0.99),
                                   weight_decay=config.weight_decay)
-    lagged = spn = None
-    if config.spn_weight > 0:
+    lagged = spn = quality = features = None
+    if config.spn_weight > 0 or config.quality_loss > 0:
         from .spn import LaggedModels, SPNLoss, load_feature_space
 
         features = load_feature_space(config.spn_features).to(runtime.device)
-        lagged, spn = LaggedModels(model), SPNLoss(features, config.spn_weight)
+        # Copy 0 trails by the longest period: it is also the quality loss's "earlier, weaker" model.
+        lagged = LaggedModels(model) if config.spn_weight > 0 else LaggedModels(model, periods=(QUALITY_LAG,))
         emit({"event": "spn", "features": features.name})
+    if config.spn_weight > 0:
+        spn = SPNLoss(features, config.spn_weight)
+    if config.quality_loss > 0:
+        from ..perceive.inspect import load_perceiver
+        from .quality import QualityLoss
+
+        perceiver = load_perceiver(config.perceiver, local_files_only=True).module.to(runtime.device)
+        quality = QualityLoss(perceiver, features, config.quality_loss)
     tracker = LossFluctuation(config.pool_size)
     state = _State()
 
@@ -304,8 +314,11 @@ def train(config: TrainConfig, *, clean_dir: Path | None, run_dir: Path, output_
                     restored = network(patch, None, view)
                 per_sample = reconstruction_loss(restored, clean, fft_weight=config.fft_weight)
                 loss = per_sample.mean()
+                negatives = lagged.outputs(patch, None, view) if lagged is not None else []
                 if spn is not None:
-                    loss = loss + spn(restored, lagged.outputs(patch, None, view))
+                    loss = loss + spn(restored, negatives)
+                if quality is not None:
+                    loss = loss + quality(restored, clean, patch, negatives[0])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -360,7 +373,9 @@ def train(config: TrainConfig, *, clean_dir: Path | None, run_dir: Path, output_
                           config=config.to_dict(), data=data, budget=budget,
                           notes=["Trained on synthetic degradations only; real photos can differ.",
                                  *([f"SPN term (weight {config.spn_weight}) in feature space: {spn.features.name}"]
-                                   if spn is not None else [])])
+                                   if spn is not None else []),
+                                 *([f"quality-aware term (weight {config.quality_loss}), perceiver {config.perceiver}"]
+                                   if quality is not None else [])])
         save_model(ema, config.model, output_dir, model_card=card)
     dist.barrier()
     return TrainResult(output_dir=output_dir, matrix=matrix, rows=rows, tasks=tasks, inputs=inputs,

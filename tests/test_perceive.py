@@ -1,0 +1,154 @@
+"""The perceiver's parts, with untrained networks: inputs, outputs, examples, the tree, sorting, loading."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import TINY, perturbed_model, synthetic_photo
+from uhdrestore.errors import WeightsError
+from uhdrestore.hub import save_model
+from uhdrestore.io import Image
+from uhdrestore.perceive import (
+    PERCEIVED_KINDS,
+    TIERS,
+    Perceiver,
+    PerceiverConfig,
+    views,
+)
+from uhdrestore.perceive.evaluate import f1_score, score_examples
+from uhdrestore.perceive.inspect import load_perceiver, perceive
+from uhdrestore.perceive.samples import draw_example, stack_examples
+from uhdrestore.perceive.sorting import branch_name, sort_into
+from uhdrestore.perceive.tree import build_tree, dominant_kinds
+
+CONFIG = PerceiverConfig()
+
+
+def test_views_are_a_whole_frame_view_and_full_resolution_crops():
+    image = torch.rand(1, 3, 300, 500)
+    view, crops = views(image, CONFIG)
+    assert view.shape == (1, 3, CONFIG.view_size, CONFIG.view_size)
+    assert crops.shape == (1, CONFIG.crop_rows * CONFIG.crop_cols, 3, CONFIG.crop_size, CONFIG.crop_size)
+    # Full resolution: each crop is the image itself around a grid cell's centre, not a resampled copy.
+    side = CONFIG.crop_size
+    top, left = round(300 / CONFIG.crop_rows / 2 - side / 2), round(500 / CONFIG.crop_cols / 2 - side / 2)
+    assert torch.equal(crops[0, 0], image[0, :, top:top + side, left:left + side])
+
+
+def test_views_work_for_portrait_and_tiny_images():
+    for height, width in [(500, 300), (40, 30), (64, 64)]:
+        view, crops = views(torch.rand(2, 3, height, width), CONFIG)
+        assert view.shape[-1] == CONFIG.view_size and crops.shape[-1] == CONFIG.crop_size
+        assert torch.isfinite(crops).all()
+
+
+def test_the_perceiver_outputs_probabilities_a_severity_and_a_unit_embedding():
+    model = Perceiver(CONFIG).eval()
+    out = model.perceive(torch.rand(3, 3, 200, 260))
+    assert out.kind_probabilities.shape == (3, len(PERCEIVED_KINDS))
+    assert out.tier_probabilities.shape == (3, len(TIERS))
+    assert torch.allclose(out.tier_probabilities.sum(1), torch.ones(3))
+    assert ((out.severity >= 0) & (out.severity <= 1)).all()
+    assert torch.allclose(out.embedding.norm(dim=1), torch.ones(3), atol=1e-5)
+
+
+def test_the_perceiver_is_differentiable_for_the_quality_loss():
+    image = torch.rand(2, 3, 64, 64, requires_grad=True)
+    Perceiver(CONFIG).perceive(image).tier_probabilities[:, 2].sum().backward()
+    assert image.grad is not None and image.grad.abs().sum() > 0
+
+
+def test_examples_are_reproducible_and_labelled_consistently():
+    photos = [np.rint(synthetic_photo(300, 400, seed) * 255).astype(np.uint8) for seed in range(2)]
+    first = [draw_example(photos, CONFIG, 0, 0, index) for index in range(40)]
+    again = draw_example(photos, CONFIG, 0, 0, 7)
+    assert np.array_equal(first[7].view, again.view) and np.array_equal(first[7].kinds, again.kinds)
+    for example in first:
+        if example.kinds.sum() == 0:
+            assert example.tier == TIERS.index("high") and example.severity == 0
+        else:
+            assert example.tier in (TIERS.index("low"), TIERS.index("medium")) and example.severity > 0
+    assert any(e.kinds.sum() == 0 for e in first) and any(e.kinds.sum() == 2 for e in first)
+
+
+def test_restored_examples_are_medium_quality_with_no_kind_label():
+    photos = [np.rint(synthetic_photo(300, 400) * 255).astype(np.uint8)]
+    examples = [draw_example(photos, CONFIG, 0, 0, index, restorer=lambda image: image * 0.5 + 0.25)
+                for index in range(80)]
+    restored = [e for e in examples if not e.kinds_known]
+    assert restored and all(e.tier == TIERS.index("medium") for e in restored)
+
+
+def test_scores_are_computed_per_kind():
+    photos = [np.rint(synthetic_photo(200, 260) * 255).astype(np.uint8)]
+    scores = score_examples(Perceiver(CONFIG).eval(), stack_examples(
+        [draw_example(photos, CONFIG, 0, 1, index) for index in range(12)]))
+    assert set(scores.kind_f1) == set(PERCEIVED_KINDS) and scores.examples == 12
+    assert sum(map(sum, scores.clean_confusion)) == 12
+    assert f1_score(np.array([True, False]), np.array([True, False])) == 1.0
+    assert f1_score(np.array([True, True]), np.array([False, False])) == 0.0
+
+
+def blobs(count: int = 3, per: int = 5, spread: float = 0.02, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = np.eye(count, 8)
+    points = np.concatenate([centre + rng.normal(0, spread, (per, 8)) for centre in centres])
+    return points.astype(np.float32), np.repeat(np.arange(count), per)
+
+
+def test_the_tree_separates_distinct_groups_into_pure_leaves():
+    points, truth = blobs()
+    tree = build_tree(points, depth=3)
+    leaves = tree.leaves()
+    assert len(leaves) == 3  # the blobs are split apart, and no blob is split further
+    for leaf in leaves:
+        assert len(set(truth[leaf.members])) == 1
+    assert sorted(i for leaf in leaves for i in leaf.members) == list(range(len(points)))
+    assert tree.walk()[0][1].path == "root" and len(tree.walk()) == 5
+
+
+def test_the_tree_stops_at_its_depth_and_minimum_size():
+    points, _ = blobs(count=4, per=4)
+    assert len(build_tree(points, depth=1).leaves()) == 2
+    assert build_tree(points, depth=3, min_size=9).is_leaf
+    assert build_tree(points[:1], depth=3).is_leaf
+
+
+def test_dominant_kinds_and_branch_names():
+    probabilities = np.array([[0.9, 0.1], [0.8, 0.7], [0.1, 0.2]])
+    assert dominant_kinds(probabilities, [0, 1], ["rain", "haze"]) == [("rain", 1.0), ("haze", 0.5)]
+    tree = build_tree(blobs()[0])
+    assert branch_name(tree.leaves()[0], [("rain", 1.0)]).endswith("-rain")
+    assert branch_name(tree.leaves()[0], []).endswith("-clean")
+
+
+def test_sort_into_copies_or_links_and_leaves_existing_files(tmp_path):
+    sources = []
+    for name in ("a.png", "b.png"):
+        path = tmp_path / name
+        path.write_bytes(name.encode())
+        sources.append(path)
+    out = tmp_path / "sorted"
+    assert sort_into(out, {"0-rain": [sources[0]], "1-clean": [sources[1]]}, link=False) == (2, 0)
+    assert (out / "0-rain" / "a.png").read_bytes() == b"a.png"
+    assert sort_into(out, {"0-rain": [sources[0]]}, link=False) == (0, 1)
+    assert sort_into(tmp_path / "linked", {"x": sources}, link=True) == (2, 0)
+    assert (tmp_path / "linked" / "x" / "b.png").is_symlink()
+
+
+def test_a_saved_perceiver_loads_and_reads_a_photo(tmp_path):
+    folder = save_model(Perceiver(CONFIG), CONFIG, tmp_path / "p")
+    model = load_perceiver(str(folder)).module
+    rgb = np.rint(synthetic_photo(120, 90) * 255).astype(np.uint8)
+    perception = perceive(model, Image(rgb=rgb, alpha=None))
+    assert perception.tier in TIERS and set(perception.kind_probabilities) == set(PERCEIVED_KINDS)
+    gray = perceive(model, Image(rgb=rgb[:, :, :1], alpha=None))
+    assert gray.embedding.shape == (CONFIG.embedding,)
+
+
+def test_a_restorer_is_not_a_perceiver(tmp_path):
+    folder = save_model(perturbed_model(), TINY, tmp_path / "restorer")
+    with pytest.raises(WeightsError, match="bad model config"):
+        load_perceiver(str(folder))

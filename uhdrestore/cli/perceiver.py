@@ -1,0 +1,61 @@
+"""`uhdrestore train-perceiver`: train the degradation perceiver that `inspect` and `batch --skip-clean` use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import JsonOpt, QuietOpt, errors, print_json, stderr_console
+
+
+def train_perceiver(
+    clean: Annotated[Path, typer.Option(help="Folder of clean photos to degrade into labelled examples.",
+                                        show_default=False)],
+    holdout: Annotated[str, typer.Option(
+        help="Comma-separated clean photo file names kept for validation (default: ~15% chosen by --seed).")] = "",
+    examples: Annotated[int, typer.Option(min=1, help="Training examples generated up front.")] = 8000,
+    validation_examples: Annotated[int, typer.Option(min=1, help="Validation examples from the held-out photos.")
+                                   ] = 800,
+    steps: Annotated[int, typer.Option(min=1, help="Optimisation steps.")] = 3000,
+    batch_size: Annotated[int, typer.Option(min=1, help="Examples per step.")] = 64,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, cosine).")] = 2e-3,
+    restorer: Annotated[str, typer.Option(
+        help="Model whose outputs are the 'medium quality' (imperfectly restored) examples: 'default', a model "
+             "folder, or 'none'.")] = "default",
+    seed: Annotated[int, typer.Option()] = 0,
+    run_dir: Annotated[Path, typer.Option(help="Where the checkpoint and validation.json go.")
+                       ] = Path("runs/perceiver"),
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="The trained perceiver folder, usable with --perceiver (default: RUN_DIR/model).",
+        show_default=False)] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from RUN_DIR's checkpoint.")] = False,
+    quiet: QuietOpt = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Train the degradation perceiver on clean photos degraded by uhdrestore's generators; prints its
+    validation scores (per-kind F1, clean-vs-degraded accuracy) on the held-out photos."""
+    from ..perceive.train import PerceiverTraining
+    from ..perceive.train import train_perceiver as run
+
+    console = stderr_console(quiet or json_output)
+    with errors(console):
+        try:
+            settings = PerceiverTraining(
+                examples=examples, validation_examples=validation_examples, steps=steps, batch_size=batch_size,
+                learning_rate=lr, seed=seed, holdout=tuple(name for name in holdout.split(",") if name),
+                restorer=None if restorer == "none" else restorer)
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from None
+        output_dir = output or run_dir / "model"
+        scores = run(settings, clean_dir=clean, run_dir=run_dir, output_dir=output_dir, resume=resume,
+                     log=lambda line: console.print(line, highlight=False))
+        if json_output:
+            print_json({"command": "train-perceiver", "output": str(output_dir), "validation": scores.to_dict()})
+            return
+        f1 = "  ".join(f"{kind} {value:.3f}" for kind, value in scores.kind_f1.items())
+        console.print(f"validation F1: {f1}", highlight=False)
+        console.print(f"clean vs degraded accuracy {scores.clean_accuracy:.3f}, tier accuracy "
+                      f"{scores.tier_accuracy:.3f}, severity error {scores.severity_mae:.3f}", highlight=False)
+        console.print(f"perceiver: {output_dir}  (use: uhdrestore inspect PHOTO --perceiver {output_dir})")

@@ -1,0 +1,72 @@
+"""Run the perceiver on photos: what `inspect` prints and `batch --skip-clean` decides with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..hub import LoadedModel, bundled_weights_dir, load_model_files, resolve_model
+from ..io import Image, to_float
+from .evaluate import DETECTION_THRESHOLD
+from .model import PERCEIVED_KINDS, TIERS, Perceiver, PerceiverConfig
+
+__all__ = ["PERCEIVER_FOLDER", "Perception", "load_perceiver", "perceive"]
+
+PERCEIVER_FOLDER = "perceiver"  # inside the bundled weights folder
+
+
+@dataclass
+class Perception:
+    """What the perceiver makes of one photo."""
+
+    kind_probabilities: dict[str, float]  # every kind, detected or not
+    severity: float  # 0 clean .. 1 as bad as our generators make it
+    tier: str  # "low", "medium" or "high"
+    tier_probabilities: dict[str, float]
+    embedding: np.ndarray  # the degradation embedding (L2-normalised)
+
+    @property
+    def detected(self) -> list[str]:
+        """Kinds at or above the detection threshold, most likely first."""
+        found = [kind for kind, p in self.kind_probabilities.items() if p >= DETECTION_THRESHOLD]
+        return sorted(found, key=lambda kind: -self.kind_probabilities[kind])
+
+    @property
+    def is_clean(self) -> bool:
+        return self.tier == "high"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"detected": self.detected, "kinds": {k: round(p, 4) for k, p in self.kind_probabilities.items()},
+                "severity": round(self.severity, 4), "tier": self.tier, "clean": self.is_clean,
+                "tiers": {k: round(p, 4) for k, p in self.tier_probabilities.items()}}
+
+
+def _build(data: dict[str, Any]) -> tuple[PerceiverConfig, Perceiver]:
+    config = PerceiverConfig.from_dict(data)
+    return config, Perceiver(config)
+
+
+def load_perceiver(spec: str = "default", *, revision: str | None = None,
+                   local_files_only: bool = False) -> LoadedModel:
+    """The bundled perceiver ("default"), a perceiver folder, or a Hub id. Raises WeightsError."""
+    source = resolve_model(spec, revision=revision, local_files_only=local_files_only,
+                           bundled=bundled_weights_dir() / PERCEIVER_FOLDER)
+    return load_model_files(source, build=_build)
+
+
+@torch.inference_mode()
+def perceive(model: Perceiver, image: Image) -> Perception:
+    """One decoded photo (any size, 8/16-bit or float, gray or colour) -> its Perception."""
+    pixels = to_float(image.rgb)
+    if pixels.shape[2] == 1:
+        pixels = np.repeat(pixels, 3, axis=2)
+    tensor = torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None]
+    out = model.perceive(tensor)
+    kinds = out.kind_probabilities[0].tolist()
+    tiers = out.tier_probabilities[0].tolist()
+    return Perception(kind_probabilities=dict(zip(PERCEIVED_KINDS, kinds)), severity=float(out.severity[0]),
+                      tier=TIERS[int(np.argmax(tiers))], tier_probabilities=dict(zip(TIERS, tiers)),
+                      embedding=out.embedding[0].numpy())
