@@ -1,93 +1,416 @@
-"""4K inference speed and peak memory: the network untiled and tiled, on CPU (and CUDA when present).
+"""4K speed and memory in one table: the network, whole `fix`/`batch` runs, and OpenCV NLM beside them.
 
-    python benchmarks/speed.py [--repeats 3] [--model default] [--json out.json]
+    python benchmarks/speed.py [--repeats 3] [--warmup 1] [--size 3840x2160] [--skip-8k] [--skip-compile]
+                               [--json out.json]
 
-Each configuration runs in a fresh process so its peak memory is its own (peak RSS on
-CPU, torch.cuda.max_memory_allocated on CUDA). Times are medians after one warm-up run.
+How it measures, and why:
+- Every network configuration runs in its own fresh process, so its peak memory is its
+  own: peak RSS on CPU (the whole process: torch, model, image), and
+  torch.cuda.max_memory_allocated on CUDA.
+- Times are medians of --repeats runs after --warmup untimed runs (the first run of a
+  torch.compile row is its compile time, reported separately; such a row always warms up).
+- `uhdrestore fix` and `uhdrestore batch` run as whole commands, as a user meets them
+  (start-up, model load, decode, restore, encode); their peak RSS comes from wait4.
+- OpenCV fastNlMeansDenoisingColored, what a user would run instead, runs on the same
+  image in the same run; only the call is timed (no start-up, no I/O), which favours it.
+- The input is the demo photo resized to --size with visible noise added, so PNG coding
+  and NLM see photo-like content. The 8K row uses twice --size in each dimension.
+- On CUDA the network's FLOPs are counted once (FlopCounterMode on the meta device) and
+  the best untiled half-precision time is turned into a share of the device's peak.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import cv2
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from classical import NLM_STRENGTH, estimate_noise_sigma  # noqa: E402
 from common import benchmark_model, machine  # noqa: E402
 
+from uhdrestore.errors import DeviceError  # noqa: E402
+from uhdrestore.io import read_image, to_float, write_image  # noqa: E402
+from uhdrestore.models import thumbnail  # noqa: E402
 from uhdrestore.restore import TileConfig, restore_image  # noqa: E402
 from uhdrestore.runtime import resolve_runtime  # noqa: E402
 
-WIDTH, HEIGHT = 3840, 2160
+REPO = Path(__file__).resolve().parents[1]
+DEMO_PHOTO = REPO / "examples" / "rainy_meadow.png"
+BATCH_IMAGES = 3
+NOISE_SIGMA = 10 / 255  # visible noise, so NLM has work to do
+# Dense bf16/fp16 tensor-core peaks in FLOP/s, from the vendors' data sheets (no sparsity).
+GPU_PEAKS = {"H100 PCIe": 756e12, "H100 NVL": 835e12, "H100": 989e12, "H200": 989e12, "A100": 312e12}
+Row = dict[str, Any]
 
 
-def measure(device: str, tile: str, repeats: int, model_spec: str) -> dict[str, object]:
-    """Run one configuration in this process and return its figures."""
-    runtime = resolve_runtime(device)
-    model, described = benchmark_model(model_spec)
-    model = model.to(runtime.device, memory_format=torch.channels_last)
-    image = np.random.default_rng(0).random((HEIGHT, WIDTH, 3), dtype=np.float32)
-    tiles = TileConfig(tile="auto" if tile == "auto" else int(tile))
+# --- rows ---------------------------------------------------------------------------------
+
+def row(section: str, name: str, *, status: str = "ok", median_s: float | None = None, extra: str = "",
+        peak_gib: float | None = None, peak_of: str = "", note: str = "", **figures: Any) -> Row:
+    """One line of the table; `figures` are kept for --json only."""
+    return {"section": section, "name": name, "status": status, "median_s": median_s, "extra": extra,
+            "peak_gib": peak_gib, "peak_of": peak_of, "note": note, **figures}
+
+
+def one_line(error: BaseException) -> str:
+    """The first line of an error, short enough for a table cell."""
+    text = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {text}"[:160]
+
+
+# --- the network alone, one configuration per fresh process -----------------------------
+
+def network_configs(cuda: bool, *, skip_compile: bool) -> list[dict[str, Any]]:
+    """The network rows: tiling, precision, memory format and torch.compile, one change at a time."""
+    base = {"device": "cpu", "tile": "auto", "precision": "fp32", "channels_last": True, "compile": False}
+    configs = [base, {**base, "tile": "0"}, {**base, "channels_last": False},
+               {**base, "precision": "bf16"}, {**base, "precision": "fp16"},
+               {**base, "compile": "skip" if skip_compile else True}]
+    if cuda:
+        gpu = {**base, "device": "cuda"}
+        configs += [gpu, {**gpu, "tile": "0"}]
+        configs += [{**gpu, "tile": tile, "precision": p} for p in ("bf16", "fp16") for tile in ("0", "1024")]
+        configs += [{**gpu, "tile": "0", "precision": "bf16", "channels_last": False},
+                    {**gpu, "tile": "0", "precision": "bf16", "compile": "skip" if skip_compile else True}]
+    return configs
+
+
+def describe_config(config: dict[str, Any]) -> str:
+    tile = {"auto": "tile auto", "0": "untiled"}.get(config["tile"], f"tile {config['tile']}")
+    layout = "channels-last" if config["channels_last"] else "NCHW"
+    compiled = "torch.compile" if config["compile"] else "eager"
+    scale = f", {config['scale']}x size" if config.get("scale", 1) != 1 else ""
+    return f"{config['device']}, {tile}, {config['precision']}, {layout}, {compiled}{scale}"
+
+
+def test_image(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """(H, W, 3) uint8 BGR: the demo photo resized, plus Gaussian noise (a noisy photo)."""
+    source = cv2.imread(str(DEMO_PHOTO), cv2.IMREAD_COLOR)
+    if source is None:  # an installed copy without examples/: smooth gradients instead
+        y, x = np.mgrid[0:256, 0:256].astype(np.float32) / 255
+        source = (np.dstack([x, y, (x + y) / 2]) * 255).astype(np.uint8)
+    resized = cv2.resize(source, (width, height), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    noise = np.random.default_rng(seed).normal(0, NOISE_SIGMA * 255, resized.shape).astype(np.float32)
+    return np.clip(resized + noise, 0, 255).astype(np.uint8)
+
+
+def measure_network(config: dict[str, Any], width: int, height: int, repeats: int, warmup: int,
+                    model_spec: str) -> Row:
+    """Run one configuration in this process: median, compile time and peak memory."""
+    name = describe_config(config)
+    if config["compile"] == "skip":
+        return row("network", name, status="skipped", note="--skip-compile")
+    try:
+        runtime = resolve_runtime(config["device"], config["precision"])
+    except DeviceError as error:
+        return row("network", name, status="unsupported", note=str(error))
+    model, _described = benchmark_model(model_spec)
+    memory_format = torch.channels_last if config["channels_last"] else torch.contiguous_format
+    model = model.eval().to(runtime.device, memory_format=memory_format)
+    if not config["channels_last"]:  # the tiler hands out channels-last views: make them NCHW
+        model.register_forward_pre_hook(lambda _module, args: (args[0].contiguous(), *args[1:]))
+    if config["compile"]:
+        model = torch.compile(model)
+    scale = config.get("scale", 1)
+    image = to_float(cv2.cvtColor(test_image(width * scale, height * scale), cv2.COLOR_BGR2RGB))
+    tiles = TileConfig(tile="auto" if config["tile"] == "auto" else int(config["tile"]))
     times, result = [], None
-    for _ in range(repeats + 1):  # the first run warms up and is not counted
-        if runtime.is_cuda:
-            torch.cuda.synchronize()
+    warmup = max(warmup, 1) if config["compile"] else warmup  # the first call compiles
+    for _run in range(warmup + repeats):
+        try:
+            started = _synchronized_clock(runtime.is_cuda)
+            result = restore_image(image, model, runtime, tiles)
+            times.append(_synchronized_clock(runtime.is_cuda) - started)
+        except Exception as error:  # noqa: BLE001  # a failed configuration is a row, not a crash
+            return row("network", name, status="failed", note=one_line(error))
+    assert result is not None
+    median = statistics.median(times[warmup:])
+    compile_s = times[0] - median if config["compile"] else None
+    peak, peak_of = _peak_memory(runtime.is_cuda)
+    return row("network", name, median_s=median, peak_gib=peak, peak_of=peak_of, compile_s=compile_s,
+               tile_used=result.tiling.tile, tiles=result.tiling.tiles, fallbacks=result.fallbacks,
+               extra=f"compile {compile_s:.1f} s" if compile_s is not None else "", config=config)
+
+
+def _synchronized_clock(cuda: bool) -> float:
+    if cuda:
+        torch.cuda.synchronize()
+    return time.perf_counter()
+
+
+def _peak_memory(cuda: bool) -> tuple[float, str]:
+    if cuda:
+        return torch.cuda.max_memory_allocated() / 2**30, "GPU allocated"
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "process RSS"
+
+
+def run_network_worker(config: dict[str, Any], args: argparse.Namespace) -> Row:
+    """measure_network in a fresh process; a crash becomes a failed row with its last line."""
+    command = [sys.executable, __file__, "--worker", json.dumps(config), "--repeats", str(args.repeats),
+               "--warmup", str(args.warmup), "--size", args.size, "--model", args.model]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode == 0 and lines:
+        return json.loads(lines[-1])
+    last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+    return row("network", describe_config(config), status="failed", note=last[:160])
+
+
+def add_tiling_ratio(rows: list[Row]) -> None:
+    """Tiled rows get 'vs untiled': the target is at most 1.15x at the default settings."""
+    untiled = {r["config"]["device"] + r["config"]["precision"]: r["median_s"] for r in rows
+               if r.get("config") and r["config"]["tile"] == "0" and r["config"]["channels_last"]
+               and not r["config"]["compile"] and r["status"] == "ok"}
+    for r in rows:
+        config = r.get("config")
+        if not config or config["tile"] == "0" or config["compile"] or not config["channels_last"]:
+            continue
+        base = untiled.get(config["device"] + config["precision"])
+        if base and config.get("scale", 1) == 1:
+            r["vs_untiled"] = r["median_s"] / base
+            r["extra"] = f"{r['vs_untiled']:.2f}x untiled"
+
+
+# --- whole commands ------------------------------------------------------------------------
+
+def run_process(command: list[str]) -> tuple[float, float, int, str]:
+    """(seconds, peak RSS GiB, exit code, last stderr line) of one child process, via wait4."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, cwd=REPO)
+        _pid, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - started
+        stderr.seek(0)
+        last = (stderr.read().decode(errors="replace").strip().splitlines() or [""])[-1]
+    return seconds, usage.ru_maxrss / 2**20, process.returncode, last
+
+
+def timed_runs(command: list[str], repeats: int, warmup: int) -> tuple[list[float], float, str | None]:
+    """Times of `repeats` runs after `warmup` runs, the highest peak RSS, and an error line if any failed."""
+    times, peak = [], 0.0
+    for run in range(warmup + repeats):
+        seconds, rss, code, last = run_process(command)
+        if code != 0:
+            return times, peak, f"exit {code}: {last}"[:160]
+        peak = max(peak, rss)
+        if run >= warmup:
+            times.append(seconds)
+    return times, peak, None
+
+
+def uhdrestore(*arguments: str, model: str) -> list[str]:
+    return [sys.executable, "-m", "uhdrestore", *arguments, "--model", model, "--overwrite", "--quiet"]
+
+
+def measure_fix(photo: Path, repeats: int, warmup: int, model: str, *, name: str) -> Row:
+    times, peak, error = timed_runs(uhdrestore("fix", str(photo), "-o", str(photo.with_name("fixed.png")),
+                                               model=model), repeats, warmup)
+    if error:
+        return row("end to end", name, status="failed", note=error)
+    return row("end to end", name, median_s=statistics.median(times), peak_gib=peak, peak_of="process RSS")
+
+
+def measure_batch(folder: Path, repeats: int, warmup: int, model: str) -> Row:
+    count = len(list(folder.glob("*.png")))
+    times, peak, error = timed_runs(uhdrestore("batch", str(folder), "-o", str(folder.with_name("restored")),
+                                               model=model), repeats, warmup)
+    name = f"uhdrestore batch, {count} images"
+    if error:
+        return row("end to end", name, status="failed", note=error)
+    median = statistics.median(times)
+    return row("end to end", name, median_s=median, extra=f"{count / median:.2f} img/s",
+               peak_gib=peak, peak_of="process RSS", images_per_s=count / median)
+
+
+def measure_in_process(section: str, name: str, work: Callable[[], object], repeats: int,
+                       warmup: int) -> tuple[Row, float]:
+    """Median of `work()` after `warmup` runs, in this process."""
+    times = []
+    for run in range(warmup + repeats):
         started = time.perf_counter()
-        result = restore_image(image, model, runtime, tiles)
-        if runtime.is_cuda:
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - started)
-    if runtime.is_cuda:
-        peak = torch.cuda.max_memory_allocated() / 2**30
-        peak_kind = "GPU allocated"
+        work()
+        if run >= warmup:
+            times.append(time.perf_counter() - started)
+    median = statistics.median(times)
+    return row(section, name, median_s=median), median
+
+
+def measure_io_only(folder: Path, repeats: int, warmup: int) -> Row:
+    """Decode and encode the batch images with uhdrestore.io, no network: the I/O bound of `batch`."""
+    photos = sorted(folder.glob("*.png"))
+    target = folder.with_name("io_only")
+    target.mkdir(exist_ok=True)
+
+    def work() -> None:
+        for photo in photos:
+            write_image(target / photo.name, read_image(photo))
+
+    result, median = measure_in_process("end to end", f"decode + encode only, {len(photos)} images", work,
+                                          repeats, warmup)
+    result.update(extra=f"{len(photos) / median:.2f} img/s", images_per_s=len(photos) / median)
+    return result
+
+
+def measure_nlm(photo: Path, repeats: int, warmup: int) -> Row:
+    """OpenCV NLM with benchmarks/classical.py's strength, on the decoded 8-bit image."""
+    bgr = cv2.imread(str(photo), cv2.IMREAD_COLOR)
+    strength = max(1.0, NLM_STRENGTH * estimate_noise_sigma(to_float(bgr)) * 255)
+    result, _median = measure_in_process(
+        "reference", "OpenCV fastNlMeansDenoisingColored (call only)",
+        lambda: cv2.fastNlMeansDenoisingColored(bgr, None, h=strength, hColor=strength,
+                                                templateWindowSize=7, searchWindowSize=21), repeats, warmup)
+    return result
+
+
+# --- FLOPs and GPU rows --------------------------------------------------------------------
+
+def count_flops(model_spec: str, width: int, height: int) -> int:
+    """FLOPs of one untiled forward pass (convolutions and linear layers), counted on the meta device."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model, _ = benchmark_model(model_spec)
+    model = model.eval().to("meta")
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        image = torch.empty(1, 3, height, width, device="meta")
+        model(image, model.encode_context(thumbnail(image, model.config.context_size)))
+    return int(counter.get_total_flops())
+
+
+def gpu_rows(network: list[Row], flops: int) -> list[Row]:
+    """Achieved FLOP/s of the fastest untiled half-precision CUDA row, as a share of the peak."""
+    name = "network FLOP/s vs device peak (untiled, half precision)"
+    if not torch.cuda.is_available():
+        return [row("gpu", name, status="not measured", note="no GPU")]
+    timed = [r for r in network if r["status"] == "ok" and r["config"]["device"] == "cuda"
+             and r["config"]["tile"] == "0" and r["config"]["precision"] != "fp32"]
+    if not timed:
+        return [row("gpu", name, status="failed", note="no untiled half-precision CUDA row succeeded")]
+    best = min(timed, key=lambda r: r["median_s"])
+    achieved = flops / best["median_s"]
+    device = torch.cuda.get_device_name()
+    peak = next((value for key, value in GPU_PEAKS.items() if key in device), None)
+    extra = f"{achieved / 1e12:.2f} TFLOP/s" + (f", {achieved / peak:.1%} of peak" if peak else "")
+    return [row("gpu", name, median_s=best["median_s"], extra=extra, achieved_flops=achieved, peak_flops=peak,
+                note=f"{best['name']}" + ("" if peak else f"; peak of {device} unknown"))]
+
+
+# --- the table -----------------------------------------------------------------------------
+
+def format_table(header: list[str], rows: list[Row]) -> str:
+    """Plain text, one row per line: section, configuration, median, extra figure, peak memory, note."""
+    lines = [f"# {line}" for line in header]
+    lines.append(f"{'section':<11} {'configuration':<58} {'median s':>9} {'':<24} {'peak GiB':>8}  note")
+    for r in rows:
+        median = f"{r['median_s']:.3f}" if r["median_s"] is not None else "-"
+        peak = f"{r['peak_gib']:.2f}" if r["peak_gib"] is not None else "-"
+        note = r["note"] if r["status"] == "ok" else f"{r['status']}" + (f" ({r['note']})" if r["note"] else "")
+        if r["status"] == "ok" and r["peak_of"]:
+            note = f"{r['peak_of']}" + (f"; {r['note']}" if r["note"] else "")
+        lines.append(f"{r['section']:<11} {r['name']:<58} {median:>9} {r['extra']:<24} {peak:>8}  {note}")
+    return "\n".join(lines)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, e.g. 3840x2160. Got {text!r}") from None
+    if width < 16 or height < 16:
+        raise argparse.ArgumentTypeError(f"size must be at least 16x16. Got {text!r}")
+    return width, height
+
+
+def end_to_end_rows(args: argparse.Namespace, width: int, height: int, work: Path) -> list[Row]:
+    """fix, batch, the I/O bound, NLM and the fix/NLM ratio, then the 8K fix."""
+    photos = work / "photos"
+    photos.mkdir()
+    for index in range(BATCH_IMAGES):
+        cv2.imwrite(str(photos / f"photo{index}.png"), test_image(width, height, seed=index))
+    single = work / "photo.png"
+    single.write_bytes((photos / "photo0.png").read_bytes())
+    fix = measure_fix(single, args.repeats, args.warmup, args.model, name=f"uhdrestore fix, {width}x{height} PNG")
+    rows = [fix, measure_batch(photos, args.repeats, args.warmup, args.model),
+            measure_io_only(photos, args.repeats, args.warmup)]
+    if rows[1]["status"] == "ok":
+        rows[1]["extra"] += f", {rows[1]['images_per_s'] / rows[2]['images_per_s']:.0%} of I/O"
+    nlm = measure_nlm(single, args.repeats, args.warmup)
+    rows.append(nlm)
+    ratio = row("reference", "fix / NLM time ratio (target <= 1.0)", status=fix["status"],
+                note="" if fix["status"] == "ok" else "fix failed")
+    if fix["status"] == "ok":
+        ratio.update(extra=f"{fix['median_s'] / nlm['median_s']:.2f}", ratio=fix["median_s"] / nlm["median_s"])
+    rows.append(ratio)
+    big = f"uhdrestore fix, {2 * width}x{2 * height} PNG (1 run)"
+    if args.skip_8k:
+        rows.append(row("end to end", big, status="skipped", note="--skip-8k"))
     else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-        peak_kind = "process RSS"
-    return {"device": runtime.describe(), "tile": tile, "tile_used": result.tiling.tile,
-            "tiles": result.tiling.tiles, "median_s": statistics.median(times[1:]),
-            "peak_gib": peak, "peak_kind": peak_kind, "model": described}
+        large = work / "large.png"
+        cv2.imwrite(str(large), test_image(2 * width, 2 * height))
+        rows.append(_single_fix(large, args.model, big))
+    return rows
+
+
+def _single_fix(photo: Path, model: str, name: str) -> Row:
+    """One whole `fix` run, no warm-up: the large image is about its peak RSS."""
+    seconds, rss, code, last = run_process(uhdrestore("fix", str(photo), "-o", str(photo.with_name("large_fixed.png")),
+                                                      model=model))
+    if code != 0:
+        return row("end to end", name, status="failed", note=f"exit {code}: {last}"[:160])
+    return row("end to end", name, median_s=seconds, peak_gib=rss, peak_of="process RSS")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs after one warm-up (default 3)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed runs before the timed ones (default 1)")
+    parser.add_argument("--size", default="3840x2160", help="WIDTHxHEIGHT of the test image (default 3840x2160)")
     parser.add_argument("--model", default="default")
-    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
-    parser.add_argument("--worker", nargs=2, metavar=("DEVICE", "TILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--skip-8k", action="store_true", help="skip the fix run at twice --size (7680x4320)")
+    parser.add_argument("--skip-compile", action="store_true", help="skip the torch.compile rows (slow to compile)")
+    parser.add_argument("--json", type=Path, help="also write the header and rows as JSON here")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    try:
+        width, height = parse_size(args.size)
+    except argparse.ArgumentTypeError as error:
+        parser.error(str(error))
+    if args.repeats < 1 or args.warmup < 0:
+        parser.error("--repeats must be at least 1 and --warmup at least 0")
     if args.worker:
-        print(json.dumps(measure(*args.worker, args.repeats, args.model)))
+        print(json.dumps(measure_network(json.loads(args.worker), width, height, args.repeats, args.warmup,
+                                          args.model)))
         return
 
-    configs = [("cpu", "0"), ("cpu", "512"), ("cpu", "1024"), ("cpu", "auto")]
-    if torch.cuda.is_available():
-        configs += [("cuda", "0"), ("cuda", "1024"), ("cuda", "auto")]
-    rows = []
-    for device, tile in configs:
-        output = subprocess.run([sys.executable, __file__, "--worker", device, tile, "--repeats",
-                                 str(args.repeats), "--model", args.model],
-                                check=True, capture_output=True, text=True).stdout
-        rows.append(json.loads(output.strip().splitlines()[-1]))
-    untiled = {row["device"]: row["median_s"] for row in rows if row["tile"] == "0"}
-    print(f"# {WIDTH}x{HEIGHT}, network only (restore_image), median of {args.repeats} after warm-up")
-    print(f"# machine: {machine()}")
-    print(f"# model: {rows[0]['model']}")
-    print(f"{'device':<28} {'--tile':>7} {'used':>6} {'tiles':>6} {'median s':>9} {'vs untiled':>10} "
-          f"{'peak GiB':>9}  peak of")
-    for row in rows:
-        ratio = row["median_s"] / untiled[row["device"]]
-        print(f"{row['device']:<28} {row['tile']:>7} {row['tile_used']:>6} {row['tiles']:>6} "
-              f"{row['median_s']:>9.2f} {ratio:>9.2f}x {row['peak_gib']:>9.2f}  {row['peak_kind']}")
+    network = [run_network_worker(config, args)
+               for config in network_configs(torch.cuda.is_available(), skip_compile=args.skip_compile)]
+    add_tiling_ratio(network)
+    flops = count_flops(args.model, width, height)
+    with tempfile.TemporaryDirectory(prefix="uhdrestore-speed-") as folder:
+        end_to_end = end_to_end_rows(args, width, height, Path(folder))
+    rows = network + end_to_end + gpu_rows(network, flops)
+    _model, described = benchmark_model(args.model)
+    header = [f"machine: {machine()}", f"model: {described}; {flops / 1e9:.1f} GFLOP per {width}x{height} frame",
+              (f"input: {width}x{height}, medians of {args.repeats} runs after {args.warmup} warm-up; "
+               f"each network row in its own process; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")]
+    print(format_table(header, rows))
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2))
+        args.json.write_text(json.dumps({"header": header, "size": [width, height], "repeats": args.repeats,
+                                         "warmup": args.warmup, "flops_per_frame": flops, "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":

@@ -90,3 +90,16 @@ def test_out_of_memory_at_the_smallest_tile_is_raised():
     image = np.zeros((200, 200, 3), dtype=np.float32)
     with pytest.raises(torch.cuda.OutOfMemoryError):
         process_tiles(image, fn, tile=128, overlap=8, device=CPU, min_tile=64)
+
+
+def test_tiles_reach_fn_channels_last_with_a_true_batch_stride():
+    """A batch stride of C (from `permute(...)[None]`) made pixel_unshuffle return NCHW: 14% slower."""
+    seen = []
+
+    def fn(tile: torch.Tensor) -> torch.Tensor:
+        seen.append(torch.nn.functional.pixel_unshuffle(tile, 4))
+        return tile
+
+    image = np.random.default_rng(0).random((64, 96, 3), dtype=np.float32)
+    process_tiles(image, fn, tile=0, overlap=0, device=torch.device("cpu"))
+    assert seen[0].is_contiguous(memory_format=torch.channels_last)
