@@ -80,14 +80,16 @@ def validation_examples(photos: list[np.ndarray], crops: int, config) -> tuple[l
     return examples, labels
 
 
-def real_clean_images(photos: list[np.ndarray], crops: int) -> list[np.ndarray]:
-    images = []
+def real_clean_images(photos: list[np.ndarray], crops: int) -> tuple[list[np.ndarray], list[int]]:
+    """The held-out photos as they are: whole, at three downscales, and crops; and which photo each is."""
+    images, sources = [], []
     for index, rgb in enumerate(photos):
-        images.append(rgb)
-        for scale in (0.5, 0.25, 0.125):
-            images.append(cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
-        images += crops_of(rgb, crops, np.random.default_rng([SEED + 1, index]))
-    return images
+        found = [rgb] + [cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+                         for scale in (0.5, 0.25, 0.125)]
+        found += crops_of(rgb, crops, np.random.default_rng([SEED + 1, index]))
+        images += found
+        sources += [index] * len(found)
+    return images, sources
 
 
 def speed(model: torch.nn.Module, spec: str, rgb: np.ndarray) -> dict[str, float]:
@@ -130,7 +132,7 @@ def main() -> None:
     called = predictions.kind_probabilities >= 0.5
     truly_degraded = np.array([label != "clean" for label in labels])
     called_degraded = predictions.tier != TIERS.index("high")
-    real = real_clean_images(photos, args.crops)
+    real, sources = real_clean_images(photos, args.crops)
     real_set = stack_examples([example_from_image(image, model.config) for image in real])
     real_flagged = predict(model, real_set).tier != TIERS.index("high")
 
@@ -162,6 +164,9 @@ def main() -> None:
     flagged = float(np.mean(real_flagged))
     lines += ["", (f"real clean photos flagged as degraded: {int(real_flagged.sum())}/{len(real)} = {flagged:.1%} "
                    "(whole held-out photos, 3 downscales, crops)")]
+    names = args.holdout.split(",")
+    lines += [f"  {names[i]}: {int(real_flagged[np.array(sources) == i].sum())}/{sources.count(i)} flagged"
+              for i in range(len(names))]
     figures = {"kind_f1": kind_f1, "clean_accuracy": accuracy, "clean_confusion": table, "tier_confusion": tiers,
                "real_clean_flagged": flagged, "images": len(labels), "real_clean_images": len(real)}
     if not args.skip_speed:

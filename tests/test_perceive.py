@@ -152,3 +152,23 @@ def test_a_restorer_is_not_a_perceiver(tmp_path):
     folder = save_model(perturbed_model(), TINY, tmp_path / "restorer")
     with pytest.raises(WeightsError, match="bad model config"):
         load_perceiver(str(folder))
+
+
+def test_train_perceiver_writes_a_perceiver_that_inspect_uses(tmp_path):
+    from tests.test_cli import invoke
+    from tests.train.test_data import write_photos
+
+    clean = write_photos(tmp_path / "clean", count=3, size=(120, 160))
+    run = tmp_path / "run"
+    args = ("train-perceiver", "--clean", clean, "--examples", 24, "--validation-examples", 8, "--steps", 3,
+            "--batch-size", 8, "--restorer", "none", "--run-dir", run)
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert "validation F1" in result.stderr and "README.md" in {p.name for p in (run / "model").iterdir()}
+    assert (run / "examples-train.safetensors").is_file()
+    again = invoke(*args)  # the examples come from the run folder's cache this time
+    assert again.exit_code == 0 and "generated" not in again.stderr
+    inspected = invoke("inspect", next(clean.iterdir()), "--perceiver", run / "model", "--json")
+    assert inspected.exit_code == 0, inspected.output
+    bad = invoke("train-perceiver", "--clean", tmp_path / "nowhere")
+    assert bad.exit_code == 3 and "not found" in bad.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -49,8 +51,9 @@ def train_perceiver(
         except ValueError as error:
             raise typer.BadParameter(str(error)) from None
         output_dir = output or run_dir / "model"
+        command = "uhdrestore " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
         scores = run(settings, clean_dir=clean, run_dir=run_dir, output_dir=output_dir, resume=resume,
-                     log=lambda line: console.print(line, highlight=False))
+                     command=command, log=lambda line: console.print(line, highlight=False))
         if json_output:
             print_json({"command": "train-perceiver", "output": str(output_dir), "validation": scores.to_dict()})
             return

@@ -29,6 +29,7 @@ class Schedule(str, Enum):
 class Order(str, Enum):
     given = "given"
     auto = "auto"
+    perceived = "perceived"
 
 
 class Preset(str, Enum):
@@ -75,7 +76,8 @@ def train(
              "mixed in every batch); all on the same budget.")] = Schedule.review,
     order: Annotated[Order, typer.Option(
         rich_help_panel=REVIEW_PANEL,
-        help="given (as in --stages) or auto (mildest degradation first, by input PSNR).")] = Order.given,
+        help="given (as in --stages), auto (mildest degradation first, by input PSNR) or perceived (mildest "
+             "first, by the perceiver's severity of each stage's validation inputs).")] = Order.given,
     review_ratio: Annotated[float, typer.Option(
         rich_help_panel=REVIEW_PANEL, help="Share of each batch replayed while training the 2nd stage.")] = 0.3,
     review_decay: Annotated[float, typer.Option(
@@ -103,7 +105,8 @@ def train(
              "an earlier copy of the model; 0 = off.")] = 0.0,
     perceiver: Annotated[str, typer.Option(
         rich_help_panel=REVIEW_PANEL,
-        help="The perceiver --quality-loss asks: 'default' (bundled), a folder or a cached Hub id.")] = "default",
+        help="The perceiver --quality-loss and --order perceived ask: 'default' (bundled), a folder or a cached "
+             "Hub id.")] = "default",
     preset: Annotated[Preset, typer.Option(
         rich_help_panel=BUDGET_PANEL, help="Network size: small, base or large.")] = Preset.base,
     iterations: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Iterations per stage.")] = 2000,

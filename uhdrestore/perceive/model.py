@@ -3,7 +3,8 @@
 It looks at a photo twice, the way a person does: a downscaled view of the whole frame
 (haze, low light, snow and colour casts are global) and a few full-resolution crops
 (noise, blur, JPEG and fine rain streaks average away when the photo is shrunk). Both go
-through small strided CNNs whose pooled statistics meet in an embedding, the vector
+through small strided CNNs whose pooled features meet, with a few classical no-reference
+statistics (gradient energy at three scales, dark channel, saturation), in an embedding, the vector
 `inspect --cluster` groups photos by. Three heads read the embedding: one probability per
 kind (several kinds can be present at once), a severity in [0, 1], and Perceive-IR's three
 quality tiers (low = heavily degraded, medium = lightly degraded or imperfectly restored,
@@ -115,6 +116,42 @@ def _stem(channels: list[int], in_channels: int, slope: float) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def _gradient(level: torch.Tensor) -> torch.Tensor:
+    """Mean absolute horizontal plus vertical difference of (N, 1, H, W) -> (N,)."""
+    return ((level[..., 1:, :] - level[..., :-1, :]).abs().mean(dim=(1, 2, 3))
+            + (level[..., :, 1:] - level[..., :, :-1]).abs().mean(dim=(1, 2, 3)))
+
+
+def crop_statistics(crops: torch.Tensor) -> torch.Tensor:
+    """(N, 3, C, C) -> (N, 6): classical no-reference cues the network would otherwise learn slowly.
+
+    Contrast, gradient energy at 1, 2 and 4 pixel scales (blur removes the finest first, noise
+    inflates it) and the 3x3 high-pass energy, in logs so they span photos of any contrast.
+    """
+    luma = crops.mean(dim=1, keepdim=True)
+    cues = [luma.mean(dim=(1, 2, 3)), luma.std(dim=(1, 2, 3))]
+    level = luma
+    for _ in range(3):
+        cues.append(torch.log(_gradient(level) + 1e-4))
+        level = F.avg_pool2d(level, 2)
+    residual = luma - F.avg_pool2d(luma, 3, stride=1, padding=1, count_include_pad=False)
+    cues.append(torch.log(residual.abs().mean(dim=(1, 2, 3)) + 1e-4))
+    return torch.stack(cues, dim=1)
+
+
+def view_statistics(view: torch.Tensor) -> torch.Tensor:
+    """(N, 3, V, V) -> (N, 6): brightness, contrast, dark channel (haze lifts it), saturation
+    (haze and low light drain it), and the shares of near-white (snow) and near-black pixels."""
+    luma = view.mean(dim=1)
+    dark, saturation = view.amin(dim=1), view.amax(dim=1) - view.amin(dim=1)
+    return torch.stack([luma.mean(dim=(1, 2)), luma.std(dim=(1, 2)), dark.mean(dim=(1, 2)),
+                        saturation.mean(dim=(1, 2)), (luma > 0.85).float().mean(dim=(1, 2)),
+                        (luma < 0.1).float().mean(dim=(1, 2))], dim=1)
+
+
+STATISTICS = 6 + 3 * 6  # view statistics + crop statistics averaged, minimum and maximum over crops
+
+
 def _mean_std(features: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) -> (N, 2C): how strong a pattern is and how unevenly it is spread."""
     flat = features.flatten(2)
@@ -132,7 +169,8 @@ class Perceiver(nn.Module):
         self.view_net = _stem([width, 2 * width, deep, deep], 3, slope)
         # Crops get their high-pass too: noise and blur live there, and the first layer is strided.
         self.crop_net = _stem([width, 2 * width, deep, deep], 6, slope)
-        pooled = 2 * deep + 4 * deep  # view mean/std + crop mean/std averaged and maxed over crops
+        # view mean/std + crop mean/std averaged and maxed over crops + the classical statistics
+        pooled = 2 * deep + 4 * deep + STATISTICS
         self.embed = nn.Sequential(nn.Linear(pooled, 2 * config.embedding), nn.LeakyReLU(slope),
                                    nn.Linear(2 * config.embedding, config.embedding))
         self.kinds = nn.Linear(config.embedding, len(PERCEIVED_KINDS))
@@ -144,8 +182,9 @@ class Perceiver(nn.Module):
         crops = crops.flatten(0, 1)
         detail = crops - F.avg_pool2d(crops, 3, stride=1, padding=1, count_include_pad=False)
         crop_stats = _mean_std(self.crop_net(torch.cat([crops, 4 * detail], dim=1))).view(batch, count, -1)
-        pooled = torch.cat([_mean_std(self.view_net(view)), crop_stats.mean(dim=1), crop_stats.amax(dim=1)],
-                           dim=1)
+        cues = crop_statistics(crops).view(batch, count, -1)
+        pooled = torch.cat([_mean_std(self.view_net(view)), crop_stats.mean(dim=1), crop_stats.amax(dim=1),
+                            view_statistics(view), cues.mean(dim=1), cues.amin(dim=1), cues.amax(dim=1)], dim=1)
         hidden = self.embed(pooled)
         features = F.leaky_relu(hidden, self.config.negative_slope)
         return PerceiverOutput(kind_logits=self.kinds(features),

@@ -1,8 +1,9 @@
 """Labelled examples for the perceiver: clean photo crops, degraded by our generators.
 
 Each example is a pure function of (seed, split, id), like the restorer's training pairs.
-It is drawn as a photo of random size and aspect (64 px patches up to 640 px frames, so
-the perceiver also works on the restorer's training patches), then one of: left clean,
+It is drawn as a photo of random size and aspect (48 px patches up to 640 px frames, so
+the perceiver also works on the restorer's training patches), half of them cut at the
+photo's own resolution and half shrunk from a larger region, then one of: left clean,
 one kind, two kinds in their physical order (scene, atmosphere, exposure, sensor), or
 degraded and then run through a restorer (Perceive-IR's "medium" tier: imperfectly
 restored). A share of every case is JPEG-compressed afterwards, clean ones included, so
@@ -37,6 +38,7 @@ SEVERITY_RANGE = (0.1, 1.0)
 JPEG_SHARE, JPEG_MAX_SEVERITY = 0.3, 0.4  # as the restorer's --jpeg-after: quality ~95 down to ~60
 # Shares of each case among training examples (the rest: one kind).
 CLEAN_SHARE, MIXED_SHARE, RESTORED_SHARE, SMALL_SHARE = 0.3, 0.2, 0.08, 0.1
+NATIVE_SHARE = 0.5  # frames cut at the photo's own resolution; the rest are shrunk regions
 
 Restorer = Callable[[np.ndarray], np.ndarray]
 
@@ -104,9 +106,12 @@ def _random_frame(photo: np.ndarray, rng: np.random.Generator, small: bool) -> n
         long_side = int(rng.integers(192, 641))
         short_side = round(long_side * rng.uniform(0.56, 1.0))
         height, width = (short_side, long_side) if rng.random() < 0.75 else (long_side, short_side)
-    tallest = min(photo.shape[0], photo.shape[1] * height / width)  # the largest region of this aspect
-    region_h = round(rng.uniform(min(height, tallest), tallest))
-    region_w = min(photo.shape[1], round(region_h * width / height))
+    if rng.random() < NATIVE_SHARE:  # pixels as the camera saved them: its own noise, softness and JPEG
+        region_h, region_w = min(height, photo.shape[0]), min(width, photo.shape[1])
+    else:  # a region shrunk to the frame: a whole scene at a glance, its pixel-level flaws averaged away
+        tallest = min(photo.shape[0], photo.shape[1] * height / width)  # the largest region of this aspect
+        region_h = round(rng.uniform(min(height, tallest), tallest))
+        region_w = min(photo.shape[1], round(region_h * width / height))
     top = int(rng.integers(photo.shape[0] - region_h + 1))
     left = int(rng.integers(photo.shape[1] - region_w + 1))
     frame = cv2.resize(photo[top:top + region_h, left:left + region_w], (width, height),

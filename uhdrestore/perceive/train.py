@@ -13,11 +13,15 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors import safe_open
+from safetensors.torch import save_file
 
+from ..atomic import atomic_path
 from ..data import CleanPhotos
 from ..errors import OutputError
 from ..hub import load_model, save_model
@@ -39,6 +43,8 @@ __all__ = ["PerceiverTraining", "perceiver_loss", "train_perceiver"]
 TRAIN_SPLIT, VALIDATION_SPLIT = 0, 1
 SEVERITY_WEIGHT = 2.0  # severity errors are ~0.1 while the cross-entropies are ~0.3: keep them comparable
 WARMUP_STEPS = 100
+EXAMPLES_VERSION = 2  # bump when samples.py changes what an example looks like: cached examples are redone
+EXAMPLE_FIELDS = ("view", "crops", "kinds", "kinds_known", "severity", "tier")
 
 
 @dataclass(frozen=True)
@@ -118,8 +124,25 @@ def generate(photos: list[np.ndarray], config: PerceiverConfig, *, count: int, s
     return stack_examples(examples)
 
 
+def _cached_examples(path: Path, key: dict[str, Any], make: Callable[[], ExampleSet]) -> ExampleSet:
+    """Generated examples, kept in the run folder: a resumed or repeated run skips the generating.
+
+    `key` (the settings that decide the examples) is stored beside them; a mismatch regenerates.
+    """
+    stamp = json.dumps(key, sort_keys=True)
+    if path.is_file():
+        with safe_open(path, framework="pt") as handle:
+            if (handle.metadata() or {}).get("key") == stamp:
+                return ExampleSet(**{name: handle.get_tensor(name) for name in EXAMPLE_FIELDS})
+    examples = make()
+    with atomic_path(path) as temporary:
+        save_file({name: getattr(examples, name).contiguous() for name in EXAMPLE_FIELDS}, temporary,
+                  metadata={"key": stamp})
+    return examples
+
+
 def train_perceiver(settings: PerceiverTraining, *, clean_dir: Path, run_dir: Path, output_dir: Path,
-                    config: PerceiverConfig | None = None, resume: bool = False,
+                    config: PerceiverConfig | None = None, resume: bool = False, command: str = "",
                     log: Callable[[str], None] = print) -> Scores:
     """Generate examples, train, validate on the held-out photos and save the model to `output_dir`.
 
@@ -134,10 +157,17 @@ def train_perceiver(settings: PerceiverTraining, *, clean_dir: Path, run_dir: Pa
     photos = CleanPhotos(clean_dir, holdout=settings.holdout, seed=settings.seed)
     log(f"validation photos: {', '.join(photos.val_names)}")
     restorer = _restorer(settings.restorer)
-    train_set = generate(photos.train, config, count=settings.examples, seed=settings.seed, split=TRAIN_SPLIT,
-                         restorer=restorer, log=log)
-    val_set = generate(photos.val, config, count=settings.validation_examples, seed=settings.seed,
-                       split=VALIDATION_SPLIT, restorer=restorer, log=log)
+    key = {"seed": settings.seed, "restorer": settings.restorer, "view": config.view_size, "crop": config.crop_size,
+           "grid": [config.crop_rows, config.crop_cols], "version": EXAMPLES_VERSION}
+    train_set = _cached_examples(
+        run_dir / "examples-train.safetensors", {**key, "photos": photos.train_names, "count": settings.examples},
+        lambda: generate(photos.train, config, count=settings.examples, seed=settings.seed, split=TRAIN_SPLIT,
+                         restorer=restorer, log=log))
+    val_set = _cached_examples(
+        run_dir / "examples-validation.safetensors",
+        {**key, "photos": photos.val_names, "count": settings.validation_examples},
+        lambda: generate(photos.val, config, count=settings.validation_examples, seed=settings.seed,
+                         split=VALIDATION_SPLIT, restorer=restorer, log=log))
     model = Perceiver(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
     start = 0
@@ -170,16 +200,17 @@ def train_perceiver(settings: PerceiverTraining, *, clean_dir: Path, run_dir: Pa
     model.eval()
     scores = score_examples(model, val_set)
     (run_dir / "validation.json").write_text(json.dumps(scores.to_dict(), indent=2) + "\n")
-    save_model(model, config, output_dir, model_card=_model_card(settings, photos, scores))
+    save_model(model, config, output_dir, model_card=_model_card(settings, photos, scores, command))
     return scores
 
 
-def _model_card(settings: PerceiverTraining, photos: CleanPhotos, scores: Scores) -> str:
+def _model_card(settings: PerceiverTraining, photos: CleanPhotos, scores: Scores, command: str) -> str:
     f1 = ", ".join(f"{kind} {value:.3f}" for kind, value in scores.kind_f1.items())
     return "\n".join([
         "# uhdrestore degradation perceiver", "",
         "Detects rain, haze, noise, blur, snow and low light in a photo, with a severity and a quality tier",
         "(low, medium, high = clean). Use: `uhdrestore inspect PHOTO --perceiver THIS_FOLDER`.", "",
+        f"- Command: `{command or 'uhdrestore train-perceiver'}`",
         f"- Training photos: {', '.join(photos.train_names)}; validation photos: {', '.join(photos.val_names)}.",
         f"- Settings: {json.dumps(asdict(settings))}",
         (f"- Validation ({scores.examples} generated examples of the held-out photos): per-kind F1 {f1}; "

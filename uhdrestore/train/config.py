@@ -11,7 +11,7 @@ from ..models import ModelConfig
 __all__ = ["StageConfig", "TrainConfig", "SMOKE_MODEL"]
 
 Schedule = Literal["review", "sequential", "joint"]
-Order = Literal["given", "auto"]
+Order = Literal["given", "auto", "perceived"]
 
 # The smallest network worth training: used by --smoke, which must finish in well under a minute.
 SMOKE_MODEL = ModelConfig(detail_width=8, body_width=16, body_blocks=1, body_iterations=1, context_width=8)
@@ -49,7 +49,7 @@ class TrainConfig:
     stages: tuple[StageConfig, ...]
     model: ModelConfig = field(default_factory=ModelConfig)
     schedule: Schedule = "review"
-    order: Order = "given"  # auto: sort stages from the mildest degradation (highest input PSNR) up
+    order: Order = "given"  # auto: mildest degradation (highest input PSNR) first; perceived: by the perceiver
     iterations: int = 2000  # per stage; joint training gets the same total
     batch_size: int = 8  # global, split across DDP ranks
     patch_size: int = 96  # training crops are patch_size x patch_size
@@ -72,7 +72,7 @@ class TrainConfig:
     spn_weight: float = 0.0  # MCLIR's lagged-model contrastive term; 0 = off
     spn_features: str | None = None  # VGG16 safetensors file or Hub id; None: the fixed feature space
     quality_loss: float = 0.0  # weight of the perceiver-driven quality-aware term (train/quality.py); 0 = off
-    perceiver: str = "default"  # the perceiver the quality loss asks (a model spec)
+    perceiver: str = "default"  # the perceiver --quality-loss and --order perceived ask (a model spec)
     severity: tuple[float, float] = (0.1, 1.0)  # synthetic severities are drawn from this range
     clean_fraction: float = 0.05  # share of synthetic samples left undegraded: clean photos must stay clean
     jpeg_after: float = 0.0  # share of degraded synthetic samples JPEG-compressed afterwards (q ~95-60)
@@ -89,8 +89,8 @@ class TrainConfig:
             raise ValueError(f"stage names must be unique. Got {', '.join(names)}")
         if self.schedule not in ("review", "sequential", "joint"):
             raise ValueError(f"schedule must be review, sequential or joint. Got {self.schedule!r}")
-        if self.order not in ("given", "auto"):
-            raise ValueError(f"order must be given or auto. Got {self.order!r}")
+        if self.order not in ("given", "auto", "perceived"):
+            raise ValueError(f"order must be given, auto or perceived. Got {self.order!r}")
         for name in ("iterations", "batch_size", "patch_size", "pool_size", "val_size", "val_patch_size",
                      "val_every", "checkpoint_every", "memory_size"):
             if getattr(self, name) < 1:

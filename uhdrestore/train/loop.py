@@ -147,6 +147,17 @@ def _learning_rate(config: TrainConfig, stage: int, position: int, length: int) 
 
 
 @torch.no_grad()
+def _perceived_severity(perceiver_spec: str, validation: dict[str, tuple[torch.Tensor, torch.Tensor]]
+                        ) -> dict[str, float]:
+    """Each stage's mean perceived severity over its degraded validation crops."""
+    from ..perceive.inspect import load_perceiver
+
+    perceiver = load_perceiver(perceiver_spec, local_files_only=True).module
+    with torch.inference_mode():
+        return {name: float(perceiver.perceive(degraded.float().cpu()).severity.mean())
+                for name, (degraded, _clean) in validation.items()}
+
+
 def _evaluate(model: nn.Module, sets: dict[str, tuple[torch.Tensor, torch.Tensor]], runtime: Runtime
               ) -> tuple[dict[str, float], dict[str, float]]:
     """Mean PSNR and SSIM of the model on each validation set."""
@@ -214,6 +225,9 @@ def train(config: TrainConfig, *, clean_dir: Path | None, run_dir: Path, output_
     order = list(range(len(config.stages)))
     if config.order == "auto":  # mildest first: highest input PSNR, i.e. the least complex degradation
         order.sort(key=lambda index: -inputs[config.stages[index].name][0])
+    elif config.order == "perceived":  # mildest first, as the perceiver judges the validation inputs
+        perceived = _perceived_severity(config.perceiver, validation)
+        order.sort(key=lambda index: perceived[config.stages[index].name])
     stages = [config.stages[index] for index in order]
     tasks = [stage.name for stage in stages]
     samples = _Samples(config, [given_sources[index] for index in order], runtime.device)
