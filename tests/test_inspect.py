@@ -117,3 +117,14 @@ def test_inspect_bad_input_is_one_line(tmp_path):
     result = invoke("inspect", broken, "--json")
     assert result.exit_code == 1
     assert [item["status"] for item in json.loads(result.stdout)["items"]] == ["ok", "failed"]
+
+
+def test_train_order_perceived_starts_with_the_mildest_stage(tmp_path):
+    from tests.train.test_data import write_photos
+
+    clean = write_photos(tmp_path / "clean", count=3, size=(96, 128))
+    result = invoke("train", "--stages", "lowlight,jpeg", "--order", "perceived", "--clean", clean, "--smoke",
+                    "--run-dir", tmp_path / "run", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["matrix"]["rows"]
+    assert [row["after_stage"] for row in rows] == ["jpeg", "lowlight"]
