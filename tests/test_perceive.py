@@ -172,3 +172,13 @@ def test_train_perceiver_writes_a_perceiver_that_inspect_uses(tmp_path):
     assert inspected.exit_code == 0, inspected.output
     bad = invoke("train-perceiver", "--clean", tmp_path / "nowhere")
     assert bad.exit_code == 3 and "not found" in bad.stderr
+
+
+def test_train_perceiver_never_silently_restarts_a_run(tmp_path):
+    from tests.test_cli import invoke
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.safetensors").write_bytes(b"")
+    result = invoke("train-perceiver", "--clean", tmp_path, "--run-dir", run)
+    assert result.exit_code == 1 and "--resume" in result.stderr

@@ -33,6 +33,9 @@ def train_perceiver(
         "--output", "-o", help="The trained perceiver folder, usable with --perceiver (default: RUN_DIR/model).",
         show_default=False)] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from RUN_DIR's checkpoint.")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Start over in a RUN_DIR that holds a checkpoint (its cached examples are reused).")
+    ] = False,
     quiet: QuietOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
@@ -50,6 +53,12 @@ def train_perceiver(
                 restorer=None if restorer == "none" else restorer)
         except ValueError as error:
             raise typer.BadParameter(str(error)) from None
+        from ..errors import UhdRestoreError
+        from ..train.checkpoint import CHECKPOINT_NAME
+
+        if (run_dir / CHECKPOINT_NAME).exists() and not resume and not overwrite:
+            raise UhdRestoreError(f"{run_dir} holds a checkpoint: pass --resume to continue it "
+                                  "or --overwrite to start over")
         output_dir = output or run_dir / "model"
         command = "uhdrestore " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
         scores = run(settings, clean_dir=clean, run_dir=run_dir, output_dir=output_dir, resume=resume,
