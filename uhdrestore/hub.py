@@ -38,6 +38,7 @@ MODEL_WEIGHTS = "model.safetensors"
 MODEL_CARD = "README.md"
 
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+_MAX_NAMED = 5  # tensor names listed per kind of mismatch; more would bury the message
 
 # config.json's contents -> (its config object, a fresh network): how a model folder becomes a network.
 Builder = Callable[[dict[str, Any]], tuple[Any, torch.nn.Module]]
@@ -46,7 +47,6 @@ Builder = Callable[[dict[str, Any]], tuple[Any, torch.nn.Module]]
 def build_restorer(data: dict[str, Any]) -> tuple[ModelConfig, torch.nn.Module]:
     config = ModelConfig.from_dict(data)
     return config, build_model(config)
-_MAX_NAMED = 5  # tensor names listed per kind of mismatch; more would bury the message
 
 
 @dataclass(frozen=True)

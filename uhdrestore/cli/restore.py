@@ -129,6 +129,7 @@ def batch(
     """Restore every photo in a folder; existing outputs are skipped, so re-running resumes."""
     from ..batch import default_output_dir, plan_batch, run_batch
     from ..errors import InputImageError
+    from ..perceive.inspect import perceive
 
     console = stderr_console(quiet or json_output)
     with errors(console):
@@ -138,7 +139,8 @@ def batch(
         todo, skipped = plan_batch(folder, output_dir, recursive=recursive, overwrite=overwrite)
         loaded, restorer = (_load(model, revision, offline, device, precision, tile, tile_overlap,
                                   quiet=console.quiet) if todo else (None, None))
-        judge = load_perceiver_for_cli(perceiver, revision, offline) if skip_clean and todo else None
+        # --revision names a revision of --model, not of the perceiver.
+        judge = load_perceiver_for_cli(perceiver, None, offline) if skip_clean and todo else None
         started = time.perf_counter()
         megapixels = 0.0
         with progress_display(console, "files") as progress:
@@ -146,8 +148,6 @@ def batch(
 
             def restore(image: Any) -> tuple[Any, dict[str, Any]]:
                 if judge is not None:
-                    from ..perceive.inspect import perceive
-
                     perception = perceive(judge, image)
                     if perception.is_clean:
                         return None, {"reason": "clean", "perception": perception.to_dict()}

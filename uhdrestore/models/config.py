@@ -6,7 +6,16 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ModelConfig", "PRESETS"]
+__all__ = ["ModelConfig", "PRESETS", "strict_from_dict"]
+
+
+def strict_from_dict(cls: Any, data: dict[str, Any]) -> Any:
+    """Build dataclass `cls` from a parsed config.json; unknown keys are an error, not silently dropped."""
+    known = {field.name for field in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"unknown config keys: {', '.join(unknown)}")
+    return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -42,12 +51,7 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        """Build from a parsed config.json; unknown keys are an error, not silently dropped."""
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown config keys: {', '.join(unknown)}")
-        return cls(**data)
+        return strict_from_dict(cls, data)
 
 
 PRESETS: dict[str, ModelConfig] = {

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..models.config import strict_from_dict
+
 __all__ = ["PERCEIVED_KINDS", "TIERS", "Perceiver", "PerceiverConfig", "PerceiverOutput", "views"]
 
 PERCEIVED_KINDS: tuple[str, ...] = ("rain", "haze", "noise", "blur", "snow", "lowlight")
@@ -55,12 +57,7 @@ class PerceiverConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PerceiverConfig:
-        """Build from a parsed config.json; unknown keys are an error, not silently dropped."""
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown config keys: {', '.join(unknown)}")
-        return cls(**data)
+        return strict_from_dict(cls, data)
 
 
 @dataclass

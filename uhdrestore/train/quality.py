@@ -18,29 +18,15 @@ import math
 import torch
 from torch import nn
 
+from ..metrics import psnr
 from ..perceive.model import TIERS, Perceiver
-from .spn import FeatureSpace
+from .spn import FeatureSpace, feature_distance
 
 __all__ = ["QualityLoss"]
 
 HIGH = TIERS.index("high")
 DEGRADED_WEIGHT = 2.0  # Perceive-IR's weight on the degraded input in the ratio's denominator
 HARDER, EASIER = 1.25, 0.75
-
-
-def _distance(features: FeatureSpace, output_levels: list[torch.Tensor], other: torch.Tensor) -> torch.Tensor:
-    """Per-sample weighted feature L1 between precomputed output levels and a detached image."""
-    with torch.no_grad():
-        other_levels = features(other.detach())
-    total = output_levels[0].new_zeros(output_levels[0].shape[0], dtype=torch.float32)
-    for weight, out, ref in zip(features.weights, output_levels, other_levels, strict=True):
-        total = total + weight * (out.float() - ref.float()).abs().flatten(1).mean(dim=1)
-    return total
-
-
-def _psnr(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    mse = (output.float() - target.float()).pow(2).flatten(1).mean(dim=1).clamp_min(1e-10)
-    return -10 * torch.log10(mse)
 
 
 class QualityLoss(nn.Module):
@@ -62,8 +48,8 @@ class QualityLoss(nn.Module):
         not_high = 1 - judged.tier_probabilities[:, HIGH]
         output_levels = self.features(output)
         with torch.no_grad():
-            difficulty = torch.where(_psnr(weaker, clean) <= _psnr(output, clean), HARDER, EASIER)
-        ratio = _distance(self.features, output_levels, clean) / (
-            DEGRADED_WEIGHT * _distance(self.features, output_levels, degraded)
-            + difficulty * _distance(self.features, output_levels, weaker)).clamp_min(1e-6)
+            difficulty = torch.where(psnr(weaker, clean) <= psnr(output, clean), HARDER, EASIER).float()
+        ratio = feature_distance(self.features, output_levels, clean) / (
+            DEGRADED_WEIGHT * feature_distance(self.features, output_levels, degraded)
+            + difficulty * feature_distance(self.features, output_levels, weaker)).clamp_min(1e-6)
         return self.weight * (not_high + ratio).mean()

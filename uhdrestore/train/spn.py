@@ -26,7 +26,7 @@ from torch import nn
 from uhdrestore.errors import WeightsError
 from uhdrestore.hub import _hub_error, _names
 
-__all__ = ["FeatureSpace", "LaggedModels", "SPNLoss", "fixed_features", "load_feature_space",
+__all__ = ["FeatureSpace", "LaggedModels", "SPNLoss", "feature_distance", "fixed_features", "load_feature_space",
            "vgg16_features"]
 
 logger = logging.getLogger(__name__)
@@ -269,6 +269,17 @@ class LaggedModels:
                                     if key.startswith(prefix)}, strict=True)
 
 
+def feature_distance(features: FeatureSpace, output_levels: list[torch.Tensor], other: torch.Tensor
+                     ) -> torch.Tensor:
+    """(B,) weighted feature L1 between precomputed output levels and a detached image, per sample."""
+    with torch.no_grad():
+        other_levels = features(other.detach())
+    total = output_levels[0].new_zeros(output_levels[0].shape[0], dtype=torch.float32)
+    for weight, out, ref in zip(features.weights, output_levels, other_levels, strict=True):
+        total = total + weight * (out.float() - ref.float()).abs().flatten(1).mean(dim=1)
+    return total
+
+
 class SPNLoss(nn.Module):
     """-λ · mean_i min(d(output, negative_i), bound): push the output away from where the model was.
 
@@ -287,12 +298,7 @@ class SPNLoss(nn.Module):
 
     def distance(self, output_levels: list[torch.Tensor], negative: torch.Tensor) -> torch.Tensor:
         """The weighted feature L1 between precomputed output levels and one (detached) negative."""
-        with torch.no_grad():
-            negative_levels = self.features(negative.detach())
-        total = output_levels[0].new_zeros((), dtype=torch.float32)
-        for weight, out, neg in zip(self.features.weights, output_levels, negative_levels, strict=True):
-            total = total + weight * (out.float() - neg.float()).abs().mean()
-        return total
+        return feature_distance(self.features, output_levels, negative).mean()
 
     def forward(self, output: torch.Tensor, negatives: list[torch.Tensor]) -> torch.Tensor:
         """The (non-positive) term to ADD to the training loss; exactly 0 when weight is 0."""
