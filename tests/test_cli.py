@@ -249,3 +249,11 @@ def test_models_lists_the_bundled_model(tmp_path, monkeypatch, model_dir):
     assert result.exit_code == 0, result.output
     names = [(m["name"], m["kind"]) for m in json.loads(result.stdout)["models"]]
     assert ("default", "bundled") in names
+
+
+def test_quiet_and_json_still_print_the_error_line(tmp_path):
+    for flag in ("--quiet", "--json"):
+        result = invoke("fix", tmp_path / "missing.png", flag)
+        assert result.exit_code == 3
+        assert result.stderr.strip().splitlines() == [f"error: no such file: {tmp_path / 'missing.png'}"]
+        assert result.stdout == ""

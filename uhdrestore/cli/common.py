@@ -85,6 +85,9 @@ def errors(console: Console) -> Iterator[None]:
 def fail(console: Console, error: BaseException, message: str, code: int) -> None:
     if os.environ.get(DEBUG_VARIABLE):
         raise error
+    # --quiet and --json silence progress and reports, never the error itself.
+    if console.quiet:
+        console = Console(stderr=True)
     console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
