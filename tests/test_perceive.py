@@ -161,7 +161,7 @@ def test_train_perceiver_writes_a_perceiver_that_inspect_uses(tmp_path):
     clean = write_photos(tmp_path / "clean", count=3, size=(120, 160))
     run = tmp_path / "run"
     args = ("train-perceiver", "--clean", clean, "--examples", 24, "--validation-examples", 8, "--steps", 3,
-            "--batch-size", 8, "--restorer", "none", "--run-dir", run)
+            "--batch-size", 8, "--restorer", "none", "--scenes", 2, "--run-dir", run)
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     assert "validation F1" in result.stderr and "README.md" in {p.name for p in (run / "model").iterdir()}

@@ -24,6 +24,8 @@ import numpy as np
 from .degrade import degrade
 from .errors import InputImageError
 from .io import is_image_file, read_image, to_float
+from .scenes import SCENE_SHARE
+from .scenes import scenes as procedural_scenes
 from .train.config import StageConfig, TrainConfig
 
 __all__ = ["CleanPhotos", "PairedStage", "SyntheticStage", "make_stage", "PAIRED_LAYOUTS"]
@@ -59,7 +61,7 @@ def _crop_box(rng: np.random.Generator, height: int, width: int, side: int) -> t
 class CleanPhotos:
     """The clean photos synthetic stages degrade, split once into training and validation photos."""
 
-    def __init__(self, folder: Path, *, holdout: tuple[str, ...], seed: int) -> None:
+    def __init__(self, folder: Path, *, holdout: tuple[str, ...], seed: int, scenes: int = 0) -> None:
         if not folder.is_dir():
             raise InputImageError(f"clean photo folder not found: {folder}")
         paths = _images(folder)
@@ -80,6 +82,7 @@ class CleanPhotos:
         self.val_names = [name for name in names if name in held]
         self.train = [_rgb8(folder / name) for name in self.train_names]
         self.val = [_rgb8(folder / name) for name in self.val_names]
+        self.scenes = procedural_scenes(scenes, seed)  # extra training content; never validated on
 
 
 @dataclass
@@ -99,6 +102,8 @@ class SyntheticStage:
         patch side); the same id gives the same pair."""
         rng = np.random.default_rng([self.config.seed, self.key, split, sample_id])
         pool = self.photos.train if split == TRAIN else self.photos.val
+        if split == TRAIN and self.photos.scenes and rng.random() < SCENE_SHARE:
+            pool = self.photos.scenes
         side = self.config.train_view if split == TRAIN else self.config.val_patch_size
         photo = pool[int(rng.integers(len(pool)))]
         scale = rng.uniform(MIN_SCALE, 1.0)

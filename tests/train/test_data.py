@@ -109,3 +109,16 @@ def test_jpeg_after_compresses_training_samples_only(tmp_path):
     assert np.allclose(compressed * 255, np.rint(compressed * 255), atol=1e-4)  # decoded 8-bit pixels
     assert np.abs(compressed - degraded).mean() < 0.03  # a mild JPEG, not another degradation
     assert np.array_equal(plain.sample(3, VALIDATION)[0], saved.sample(3, VALIDATION)[0])  # validation untouched
+
+
+def test_procedural_scenes_join_the_training_crops_but_never_validation(tmp_path):
+    folder = write_photos(tmp_path / "clean")
+    assert len(CleanPhotos(folder, holdout=(), seed=0, scenes=2).scenes) == 2
+    photos = CleanPhotos(folder, holdout=(), seed=0)
+    photos.scenes = [np.full((200, 200, 3), 255, np.uint8)]  # a white scene: easy to spot in a crop
+    stage = make_stage(StageConfig.parse("noise"), config(clean_fraction=0.0), photos)
+    white = [stage.sample(index)[1].min() == 1.0 for index in range(60)]
+    assert 8 <= sum(white) <= 35
+    assert not any(stage.sample(index, VALIDATION)[1].min() == 1.0 for index in range(8))
+    with pytest.raises(ValueError, match="scenes"):
+        config(scenes=-1)

@@ -20,6 +20,9 @@ def train_perceiver(
     examples: Annotated[int, typer.Option(min=1, help="Training examples generated up front.")] = 8000,
     validation_examples: Annotated[int, typer.Option(min=1, help="Validation examples from the held-out photos.")
                                    ] = 800,
+    scenes: Annotated[int, typer.Option(
+        min=0, help="Procedural clean scenes (grass, stems, petals, dew) drawn beside the photos; 0: photos only.")
+    ] = 24,
     steps: Annotated[int, typer.Option(min=1, help="Optimisation steps.")] = 3000,
     batch_size: Annotated[int, typer.Option(min=1, help="Examples per step.")] = 64,
     lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, cosine).")] = 2e-3,
@@ -48,7 +51,7 @@ def train_perceiver(
     with errors(console):
         try:
             settings = PerceiverTraining(
-                examples=examples, validation_examples=validation_examples, steps=steps, batch_size=batch_size,
+                examples=examples, validation_examples=validation_examples, scenes=scenes, steps=steps, batch_size=batch_size,
                 learning_rate=lr, seed=seed, holdout=tuple(name for name in holdout.split(",") if name),
                 restorer=None if restorer == "none" else restorer)
         except ValueError as error:

@@ -66,6 +66,10 @@ def train(
     clean_fraction: Annotated[float, typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Share of synthetic samples left undegraded, so clean photos stay clean.")] = 0.05,
+    scenes: Annotated[int, typer.Option(
+        rich_help_panel=DATA_PANEL,
+        help="Procedural clean scenes (grass, stems, petals, dew) degraded beside the photos, a third of the "
+             "training crops; 0: photos only.")] = 0,
     jpeg_after: Annotated[float, typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Share of degraded synthetic samples JPEG-compressed afterwards (quality ~95 to ~60), "
@@ -175,7 +179,7 @@ def train(
                 review_ratio=review_ratio, review_decay=review_decay, memory_size=memory_size,
                 spn_weight=spn_weight, spn_features=spn_features, quality_loss=quality_loss, perceiver=perceiver,
                 severity=(low, high), clean_fraction=clean_fraction,
-                jpeg_after=jpeg_after,
+                scenes=scenes, jpeg_after=jpeg_after,
                 holdout=tuple(name for name in holdout.split(",") if name), val_every=val_every,
                 checkpoint_every=checkpoint_every, seed=seed)
             if smoke:

@@ -7,12 +7,14 @@ photo's own resolution and half shrunk from a larger region, then one of: left c
 one kind, two kinds in their physical order (scene, atmosphere, exposure, sensor), or
 degraded and then run through a restorer (Perceive-IR's "medium" tier: imperfectly
 restored). A share of every case is JPEG-compressed afterwards, clean ones included, so
-compression alone never reads as degradation: real clean photos are JPEGs.
+compression alone never reads as degradation: real clean photos are JPEGs. A share of
+the frames is cut from procedural scenes (`uhdrestore.scenes`: grass, stems, petals, dew)
+instead of photos, so thin bright lines and white dots are also seen clean.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -20,6 +22,7 @@ import numpy as np
 import torch
 
 from ..degrade import degrade
+from ..scenes import SCENE_SHARE
 from .model import PERCEIVED_KINDS, TIERS, PerceiverConfig, views
 
 __all__ = [
@@ -34,7 +37,7 @@ __all__ = [
 
 PHYSICAL_ORDER = ("rain", "snow", "haze", "blur", "lowlight", "noise")  # how two kinds are chained
 MILD = 0.35  # severities below this are the "medium" tier, at and above it "low"
-SEVERITY_RANGE = (0.1, 1.0)
+SEVERITY_RANGE = (0.15, 1.0)  # below this our generators are hard to tell from a camera's own flaws
 JPEG_SHARE, JPEG_MAX_SEVERITY = 0.3, 0.4  # as the restorer's --jpeg-after: quality ~95 down to ~60
 # Shares of each case among training examples (the rest: one kind).
 CLEAN_SHARE, MIXED_SHARE, RESTORED_SHARE, SMALL_SHARE = 0.3, 0.2, 0.08, 0.1
@@ -122,10 +125,14 @@ def _random_frame(photo: np.ndarray, rng: np.random.Generator, small: bool) -> n
 
 
 def draw_example(photos: list[np.ndarray], config: PerceiverConfig, seed: int, split: int, index: int,
-                 restorer: Restorer | None = None) -> Example:
-    """The training example `index` (uint8 RGB photos in, an Example out); same numbers, same example."""
+                 restorer: Restorer | None = None, scenes: Sequence[np.ndarray] = ()) -> Example:
+    """The training example `index` (uint8 RGB photos in, an Example out); same numbers, same example.
+
+    With `scenes`, a SCENE_SHARE of the frames come from them instead of the photos.
+    """
     rng = np.random.default_rng([seed, split, index])
-    photo = photos[int(rng.integers(len(photos)))]
+    pool = scenes if len(scenes) and rng.random() < SCENE_SHARE else photos
+    photo = pool[int(rng.integers(len(pool)))]
     frame = _random_frame(photo, rng, small=rng.random() < SMALL_SHARE)
     case = rng.random()
     severity = float(rng.uniform(*SEVERITY_RANGE))

@@ -27,6 +27,7 @@ from ..errors import OutputError
 from ..hub import load_model, save_model
 from ..restore import TileConfig, restore_image
 from ..runtime import resolve_runtime
+from ..scenes import scenes as procedural_scenes
 from ..train.checkpoint import (
     CHECKPOINT_NAME,
     load_checkpoint,
@@ -43,7 +44,7 @@ __all__ = ["PerceiverTraining", "perceiver_loss", "train_perceiver"]
 TRAIN_SPLIT, VALIDATION_SPLIT = 0, 1
 SEVERITY_WEIGHT = 2.0  # severity errors are ~0.1 while the cross-entropies are ~0.3: keep them comparable
 WARMUP_STEPS = 100
-EXAMPLES_VERSION = 2  # bump when samples.py changes what an example looks like: cached examples are redone
+EXAMPLES_VERSION = 3  # bump when samples.py changes what an example looks like: cached examples are redone
 EXAMPLE_FIELDS = ("view", "crops", "kinds", "kinds_known", "severity", "tier")
 
 
@@ -53,6 +54,7 @@ class PerceiverTraining:
 
     examples: int = 8000
     validation_examples: int = 800
+    scenes: int = 24  # procedural clean scenes drawn beside the training photos (not the validation ones)
     steps: int = 3000
     batch_size: int = 64
     learning_rate: float = 2e-3
@@ -65,6 +67,8 @@ class PerceiverTraining:
         for name in ("examples", "validation_examples", "steps", "batch_size", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1. Got {getattr(self, name)}")
+        if self.scenes < 0:
+            raise ValueError(f"scenes must be 0 or more. Got {self.scenes}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be positive. Got {self.learning_rate}")
 
@@ -113,12 +117,13 @@ def _restorer(spec: str | None) -> Callable[[np.ndarray], np.ndarray] | None:
 
 
 def generate(photos: list[np.ndarray], config: PerceiverConfig, *, count: int, seed: int, split: int,
-             restorer: Callable[[np.ndarray], np.ndarray] | None, log: Callable[[str], None]) -> ExampleSet:
-    """`count` examples from `photos`, logged every 1000."""
+             restorer: Callable[[np.ndarray], np.ndarray] | None, log: Callable[[str], None],
+             scenes: list[np.ndarray] | None = None) -> ExampleSet:
+    """`count` examples from `photos` (and `scenes`), logged every 1000."""
     examples = []
     started = time.perf_counter()
     for index in range(count):
-        examples.append(draw_example(photos, config, seed, split, index, restorer))
+        examples.append(draw_example(photos, config, seed, split, index, restorer, scenes or ()))
         if (index + 1) % 1000 == 0 or index + 1 == count:
             log(f"generated {index + 1}/{count} examples ({time.perf_counter() - started:.0f} s)")
     return stack_examples(examples)
@@ -160,9 +165,10 @@ def train_perceiver(settings: PerceiverTraining, *, clean_dir: Path, run_dir: Pa
     key = {"seed": settings.seed, "restorer": settings.restorer, "view": config.view_size, "crop": config.crop_size,
            "grid": [config.crop_rows, config.crop_cols], "version": EXAMPLES_VERSION}
     train_set = _cached_examples(
-        run_dir / "examples-train.safetensors", {**key, "photos": photos.train_names, "count": settings.examples},
+        run_dir / "examples-train.safetensors",
+        {**key, "photos": photos.train_names, "count": settings.examples, "scenes": settings.scenes},
         lambda: generate(photos.train, config, count=settings.examples, seed=settings.seed, split=TRAIN_SPLIT,
-                         restorer=restorer, log=log))
+                         restorer=restorer, log=log, scenes=procedural_scenes(settings.scenes, settings.seed)))
     val_set = _cached_examples(
         run_dir / "examples-validation.safetensors",
         {**key, "photos": photos.val_names, "count": settings.validation_examples},
@@ -211,7 +217,8 @@ def _model_card(settings: PerceiverTraining, photos: CleanPhotos, scores: Scores
         "Detects rain, haze, noise, blur, snow and low light in a photo, with a severity and a quality tier",
         "(low, medium, high = clean). Use: `uhdrestore inspect PHOTO --perceiver THIS_FOLDER`.", "",
         f"- Command: `{command or 'uhdrestore train-perceiver'}`",
-        f"- Training photos: {', '.join(photos.train_names)}; validation photos: {', '.join(photos.val_names)}.",
+        (f"- Training photos: {', '.join(photos.train_names)}, and {settings.scenes} procedural scenes "
+         f"(uhdrestore.scenes); validation photos: {', '.join(photos.val_names)}."),
         f"- Settings: {json.dumps(asdict(settings))}",
         (f"- Validation ({scores.examples} generated examples of the held-out photos): per-kind F1 {f1}; "
          f"clean vs degraded accuracy {scores.clean_accuracy:.3f}; tier accuracy {scores.tier_accuracy:.3f}."),

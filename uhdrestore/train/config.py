@@ -75,6 +75,7 @@ class TrainConfig:
     perceiver: str = "default"  # the perceiver --quality-loss and --order perceived ask (a model spec)
     severity: tuple[float, float] = (0.1, 1.0)  # synthetic severities are drawn from this range
     clean_fraction: float = 0.05  # share of synthetic samples left undegraded: clean photos must stay clean
+    scenes: int = 0  # procedural clean scenes (uhdrestore.scenes) degraded beside the photos; 0: photos only
     jpeg_after: float = 0.0  # share of degraded synthetic samples JPEG-compressed afterwards (q ~95-60)
     holdout: tuple[str, ...] = ()  # clean photos kept for validation (file names); empty: chosen by seed
     val_every: int = 250
@@ -103,6 +104,8 @@ class TrainConfig:
             raise ValueError("review ratio must be in [0, 1) and review decay in [0, 1]")
         if not 0 <= self.clean_fraction < 1:
             raise ValueError(f"clean fraction must be in [0, 1). Got {self.clean_fraction}")
+        if self.scenes < 0:
+            raise ValueError(f"scenes must be 0 or more. Got {self.scenes}")
         if not 0 <= self.jpeg_after <= 1:
             raise ValueError(f"jpeg after must be in [0, 1]. Got {self.jpeg_after}")
         low, high = self.severity

@@ -215,7 +215,7 @@ def train(config: TrainConfig, *, clean_dir: Path | None, run_dir: Path, output_
     torch.manual_seed(config.seed)  # every rank builds the same initial network
 
     needs_photos = any(stage.path is None for stage in config.stages)
-    photos = CleanPhotos(clean_dir, holdout=config.holdout, seed=config.seed) if needs_photos and clean_dir \
+    photos = CleanPhotos(clean_dir, holdout=config.holdout, seed=config.seed, scenes=config.scenes) if needs_photos and clean_dir \
         else None
     given_sources = [make_stage(stage, config, photos) for stage in config.stages]
     given_samples = _Samples(config, given_sources, runtime.device)

@@ -1,0 +1,34 @@
+"""Procedural clean scenes: reproducible, photo-sized, and full of the thin bright shapes they exist for."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from tests.test_perceive import CONFIG
+from uhdrestore.perceive.samples import draw_example
+from uhdrestore.scenes import scene, scenes
+
+
+def test_scenes_are_reproducible_and_differ_from_each_other():
+    first, second = scenes(2, seed=3, height=120, width=160)
+    assert first.shape == (120, 160, 3) and first.dtype == np.uint8
+    assert np.array_equal(first, scenes(1, seed=3, height=120, width=160)[0])
+    assert not np.array_equal(first, second)
+
+
+def test_scenes_hold_sharp_thin_structures_not_just_smooth_colour():
+    image = scene(np.random.default_rng(0), 240, 320).astype(np.float32) / 255
+    detail = np.abs(image - cv2.GaussianBlur(image, (0, 0), 3)).max(axis=2)
+    assert (detail > 0.05).mean() > 0.01  # edges of blades, stems and petals
+    assert image.std() > 0.05
+
+
+def test_examples_are_cut_from_scenes_as_well_as_photos():
+    photos = [np.zeros((300, 400, 3), np.uint8)]  # black photo: any bright view came from a scene
+    white = [np.full((300, 400, 3), 255, np.uint8)]
+    views = [draw_example(photos, CONFIG, 0, 0, index, scenes=white).view for index in range(60)]
+    without = [draw_example(photos, CONFIG, 0, 0, index).view for index in range(60)]
+    # Degrading can brighten a black photo (haze, snow) but not to near white.
+    assert sum(view.mean() > 230 for view in views) >= 5
+    assert not any(view.mean() > 230 for view in without)
