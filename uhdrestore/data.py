@@ -32,7 +32,6 @@ __all__ = ["CleanPhotos", "PairedStage", "SyntheticStage", "make_stage", "PAIRED
 
 PAIRED_LAYOUTS = (("lq", "gt"), ("input", "target"), ("degraded", "clean"))
 TRAIN, VALIDATION = 0, 1
-MIN_SCALE = 0.5  # crops are taken at a random scale in [MIN_SCALE, 1]: photos come in all resolutions
 JPEG_AFTER_MAX_SEVERITY = 0.4  # --jpeg-after compresses at JPEG severity 0-0.4 (quality ~95 down to ~60)
 
 
@@ -106,7 +105,9 @@ class SyntheticStage:
             pool = self.photos.scenes
         side = self.config.train_view if split == TRAIN else self.config.val_patch_size
         photo = pool[int(rng.integers(len(pool)))]
-        scale = rng.uniform(MIN_SCALE, 1.0)
+        # Log-uniform in [min_scale, 1]: photos come in all resolutions, and a small scale shows the
+        # network (and its whole-image context) as much of the scene as `fix` sees of a whole photo.
+        scale = float(np.exp(rng.uniform(np.log(self.config.min_scale), 0.0)))
         source = min(int(round(side / scale)), *photo.shape[:2])
         top, left = _crop_box(rng, photo.shape[0], photo.shape[1], source)
         clean = photo[top:top + source, left:left + source]

@@ -122,3 +122,23 @@ def test_procedural_scenes_join_the_training_crops_but_never_validation(tmp_path
     assert not any(stage.sample(index, VALIDATION)[1].min() == 1.0 for index in range(8))
     with pytest.raises(ValueError, match="scenes"):
         config(scenes=-1)
+
+
+def test_min_scale_lets_a_training_view_hold_more_of_the_photo(tmp_path):
+    """A ramp photo: the spread of values in a view grows with the share of the photo it shows."""
+    folder = tmp_path / "ramp"
+    folder.mkdir()
+    ramp = np.tile(np.linspace(0, 1, 512, dtype=np.float32), (512, 1))
+    for index in range(2):
+        write_image(folder / f"ramp{index}.png", Image(rgb=from_float(np.dstack([ramp] * 3), np.uint8), alpha=None))
+    photos = CleanPhotos(folder, holdout=("ramp1.png",), seed=0)
+
+    def median_spread(min_scale: float) -> float:
+        stage = make_stage(StageConfig.parse("noise"), config(min_scale=min_scale, clean_fraction=0.99), photos)
+        return float(np.median([np.ptp(stage.sample(i)[1]) for i in range(40)]))
+
+    native = median_spread(1.0)  # 32 px of a 512 px ramp: about 1/16 of its range
+    assert native < 0.1
+    assert median_spread(0.125) > 2 * native  # median scale sqrt(0.125): about 2.8 times as much
+    with pytest.raises(ValueError, match="min scale"):
+        config(min_scale=0)

@@ -32,6 +32,11 @@ class Order(str, Enum):
     perceived = "perceived"
 
 
+class Loss(str, Enum):
+    charbonnier = "charbonnier"
+    psnr = "psnr"
+
+
 class Preset(str, Enum):
     small = "small"
     base = "base"
@@ -70,6 +75,10 @@ def train(
         rich_help_panel=DATA_PANEL,
         help="Procedural clean scenes (grass, stems, petals, dew) degraded beside the photos, a third of the "
              "training crops; 0: photos only.")] = 0,
+    min_scale: Annotated[float, typer.Option(
+        rich_help_panel=DATA_PANEL,
+        help="Training crops show the photo at a log-uniform scale in [MIN_SCALE, 1] (0.125: a 128-pixel "
+             "view can hold a whole 1024-pixel photo, as the whole-image context sees it at inference).")] = 0.5,
     jpeg_after: Annotated[float, typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Share of degraded synthetic samples JPEG-compressed afterwards (quality ~95 to ~60), "
@@ -121,6 +130,10 @@ def train(
         help="Crops are cut from the centre of a degraded view this big, and the network's whole-image "
              "context is read from the view, as at inference from the whole photo (0 = the patch size).")] = 0,
     lr: Annotated[float, typer.Option(rich_help_panel=BUDGET_PANEL, help="Peak learning rate (AdamW).")] = 2e-3,
+    loss: Annotated[Loss, typer.Option(
+        rich_help_panel=BUDGET_PANEL,
+        help="charbonnier (L1-like) or psnr (per-sample log MSE: clean and mild samples weigh as much as "
+             "heavy ones).")] = Loss.charbonnier,
     stage_lr_decay: Annotated[float, typer.Option(
         rich_help_panel=BUDGET_PANEL,
         help="Each stage peaks at this times the previous stage's learning rate (1 = every stage at --lr), "
@@ -175,11 +188,11 @@ def train(
                 schedule=schedule.value, order=order.value, iterations=iterations, batch_size=batch_size,
                 patch_size=patch_size, view_size=view_size,
                 pool_size=pool_size or max(iterations * batch_size // 4, batch_size),
-                val_size=val_size, lr=lr, stage_lr_decay=stage_lr_decay,
+                val_size=val_size, lr=lr, loss=loss.value, stage_lr_decay=stage_lr_decay,
                 review_ratio=review_ratio, review_decay=review_decay, memory_size=memory_size,
                 spn_weight=spn_weight, spn_features=spn_features, quality_loss=quality_loss, perceiver=perceiver,
                 severity=(low, high), clean_fraction=clean_fraction,
-                scenes=scenes, jpeg_after=jpeg_after,
+                min_scale=min_scale, scenes=scenes, jpeg_after=jpeg_after,
                 holdout=tuple(name for name in holdout.split(",") if name), val_every=val_every,
                 checkpoint_every=checkpoint_every, seed=seed)
             if smoke:

@@ -65,6 +65,7 @@ class TrainConfig:
     min_lr_ratio: float = 0.05  # cosine decays to lr * min_lr_ratio by the end of each stage
     grad_clip: float = 1.0
     ema_decay: float = 0.999  # EMA weights are validated and exported
+    loss: str = "charbonnier"  # "charbonnier" (L1-like) or "psnr" (per-sample log MSE, train/losses.py)
     fft_weight: float = 0.05  # weight of the L1 loss between FFT amplitudes (sharpens edges)
     review_ratio: float = 0.3  # share of each batch replayed from the review memory in the 2nd stage
     review_decay: float = 0.5  # the share is multiplied by this at every later stage
@@ -75,6 +76,7 @@ class TrainConfig:
     perceiver: str = "default"  # the perceiver --quality-loss and --order perceived ask (a model spec)
     severity: tuple[float, float] = (0.1, 1.0)  # synthetic severities are drawn from this range
     clean_fraction: float = 0.05  # share of synthetic samples left undegraded: clean photos must stay clean
+    min_scale: float = 0.5  # training crops show the photo at a log-uniform scale in [min_scale, 1]
     scenes: int = 0  # procedural clean scenes (uhdrestore.scenes) degraded beside the photos; 0: photos only
     jpeg_after: float = 0.0  # share of degraded synthetic samples JPEG-compressed afterwards (q ~95-60)
     holdout: tuple[str, ...] = ()  # clean photos kept for validation (file names); empty: chosen by seed
@@ -90,6 +92,8 @@ class TrainConfig:
             raise ValueError(f"stage names must be unique. Got {', '.join(names)}")
         if self.schedule not in ("review", "sequential", "joint"):
             raise ValueError(f"schedule must be review, sequential or joint. Got {self.schedule!r}")
+        if self.loss not in ("charbonnier", "psnr"):
+            raise ValueError(f"loss must be charbonnier or psnr. Got {self.loss!r}")
         if self.order not in ("given", "auto", "perceived"):
             raise ValueError(f"order must be given, auto or perceived. Got {self.order!r}")
         for name in ("iterations", "batch_size", "patch_size", "pool_size", "val_size", "val_patch_size",
@@ -104,6 +108,8 @@ class TrainConfig:
             raise ValueError("review ratio must be in [0, 1) and review decay in [0, 1]")
         if not 0 <= self.clean_fraction < 1:
             raise ValueError(f"clean fraction must be in [0, 1). Got {self.clean_fraction}")
+        if not 0 < self.min_scale <= 1:
+            raise ValueError(f"min scale must be in (0, 1]. Got {self.min_scale}")
         if self.scenes < 0:
             raise ValueError(f"scenes must be 0 or more. Got {self.scenes}")
         if not 0 <= self.jpeg_after <= 1:

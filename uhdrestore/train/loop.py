@@ -326,7 +326,7 @@ def train(config: TrainConfig, *, clean_dir: Path | None, run_dir: Path, output_
                 view, patch, clean = _centre_patch(degraded, clean, config.patch_size)
                 with runtime.autocast():
                     restored = network(patch, None, view)
-                per_sample = reconstruction_loss(restored, clean, fft_weight=config.fft_weight)
+                per_sample = reconstruction_loss(restored, clean, fft_weight=config.fft_weight, kind=config.loss)
                 loss = per_sample.mean()
                 negatives = lagged.outputs(patch, None, view) if lagged is not None else []
                 if spn is not None:

@@ -1,0 +1,46 @@
+"""Reconstruction losses: what each one rewards, per sample."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from uhdrestore.metrics import psnr
+from uhdrestore.train.config import StageConfig, TrainConfig
+from uhdrestore.train.losses import log_mse, reconstruction_loss
+
+
+def test_log_mse_is_minus_a_tenth_of_the_psnr():
+    torch.manual_seed(0)
+    target = torch.rand(3, 3, 16, 16)
+    output = (target + 0.2 * torch.randn_like(target)).clamp(0, 1)
+    expected = -psnr(output, target).float() / 10
+    assert torch.allclose(log_mse(output, target), expected, atol=3e-3)  # the 38 dB floor shifts it a little
+
+
+def test_psnr_loss_pulls_hardest_on_the_nearly_clean_sample():
+    """Charbonnier pulls every pixel alike, however small its error; log MSE pulls in proportion to
+    1 / error (down to its floor), so a clean photo nudged by 1% is not left there for the sake of a
+    dark one 30% off."""
+    target = torch.full((2, 3, 8, 8), 0.5)
+    output = target.clone()
+    output[0] += 0.01  # a clean photo nudged by 1%
+    output[1] += 0.30  # a dark photo still 30% off
+    for kind, ratio_range in (("charbonnier", (0.9, 1.1)), ("psnr", (1 / 15, 1 / 10))):
+        leaf = output.clone().requires_grad_(True)
+        reconstruction_loss(leaf, target, fft_weight=0, kind=kind).sum().backward()
+        pull = leaf.grad.flatten(1).norm(dim=1)
+        low, high = ratio_range
+        assert low <= float(pull[1] / pull[0]) <= high, kind
+
+
+def test_psnr_loss_stops_rewarding_beyond_38_db():
+    """Past the clean-photo target a perfect copy gains little, so clean samples cannot swamp the rest."""
+    target = torch.full((1, 3, 8, 8), 0.5)
+    assert float(log_mse(target, target)) == pytest.approx(-3.8, abs=0.01)
+    assert float(log_mse(target + 0.001, target)) == pytest.approx(-3.8, abs=0.01)
+
+
+def test_an_unknown_loss_is_refused():
+    with pytest.raises(ValueError, match="loss must be"):
+        TrainConfig(stages=(StageConfig.parse("rain"),), loss="l2")
