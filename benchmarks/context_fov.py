@@ -81,5 +81,6 @@ def main() -> None:
         print(f"{label:>6} {np.mean(scores['thumbnail']):9.2f} {np.mean(scores['centre']):8.2f} "
               f"{np.mean(scores['windows']):8.2f}   {each[0]} | {each[1]}")
 
+
 if __name__ == "__main__":
     main()

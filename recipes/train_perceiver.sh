@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Re-trains the bundled degradation perceiver (weights/perceiver/) from the training photos: about
-# 45 minutes on 2 CPU cores (version 2's smaller recipe took 32; version 3's time was not recorded). Run from the repository root with shared/ beside it, after `make install`:
+# 45 minutes on 2 CPU cores (version 2's smaller recipe took 32; version 3's time was not recorded).
+# Run from the repository root with shared/ beside it, after `make install`:
 #     bash recipes/train_perceiver.sh [RUN_DIR]        # RUN_DIR defaults to runs/perceiver
 # An interrupted run continues with: bash recipes/train_perceiver.sh RUN_DIR --resume
 # Then compare before replacing weights/perceiver/:

@@ -132,8 +132,8 @@ def train(
     lr: Annotated[float, typer.Option(rich_help_panel=BUDGET_PANEL, help="Peak learning rate (AdamW).")] = 2e-3,
     loss: Annotated[Loss, typer.Option(
         rich_help_panel=BUDGET_PANEL,
-        help="charbonnier (L1-like) or psnr (per-sample log MSE: clean and mild samples weigh as much as "
-             "heavy ones).")] = Loss.charbonnier,
+        help="charbonnier (L1-like) or psnr (per-sample log MSE, capped at 38 dB: a sample pulls harder the "
+             "closer it already is, so clean and mild samples are not left slightly wrong).")] = Loss.charbonnier,
     stage_lr_decay: Annotated[float, typer.Option(
         rich_help_panel=BUDGET_PANEL,
         help="Each stage peaks at this times the previous stage's learning rate (1 = every stage at --lr), "

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..models import ModelConfig
+from .losses import LOSSES
 
 __all__ = ["StageConfig", "TrainConfig", "SMOKE_MODEL"]
 
@@ -92,8 +93,8 @@ class TrainConfig:
             raise ValueError(f"stage names must be unique. Got {', '.join(names)}")
         if self.schedule not in ("review", "sequential", "joint"):
             raise ValueError(f"schedule must be review, sequential or joint. Got {self.schedule!r}")
-        if self.loss not in ("charbonnier", "psnr"):
-            raise ValueError(f"loss must be charbonnier or psnr. Got {self.loss!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be {' or '.join(LOSSES)}. Got {self.loss!r}")
         if self.order not in ("given", "auto", "perceived"):
             raise ValueError(f"order must be given, auto or perceived. Got {self.order!r}")
         for name in ("iterations", "batch_size", "patch_size", "pool_size", "val_size", "val_patch_size",
