@@ -97,13 +97,13 @@ class SyntheticStage:
         return zlib.crc32(self.stage.name.encode())
 
     def sample(self, sample_id: int, split: int = TRAIN) -> tuple[np.ndarray, np.ndarray]:
-        """(degraded, clean), each (V, V, 3) float32 in [0, 1] (V: the training view or the validation
-        patch side); the same id gives the same pair."""
+        """(degraded, clean), each (V, V, 3) float32 in [0, 1] (V: the training view's side, see
+        `TrainConfig.view_side`, or the validation patch side); the same id gives the same pair."""
         rng = np.random.default_rng([self.config.seed, self.key, split, sample_id])
         pool = self.photos.train if split == TRAIN else self.photos.val
         if split == TRAIN and self.photos.scenes and rng.random() < SCENE_SHARE:
             pool = self.photos.scenes
-        side = self.config.train_view if split == TRAIN else self.config.val_patch_size
+        side = self.config.view_side(rng) if split == TRAIN else self.config.val_patch_size
         photo = pool[int(rng.integers(len(pool)))]
         # Log-uniform in [min_scale, 1]: photos come in all resolutions, and a small scale shows the
         # network (and its whole-image context) as much of the scene as `fix` sees of a whole photo.
@@ -182,7 +182,7 @@ class PairedStage:
         if degraded.shape != clean.shape:
             raise InputImageError(f"pair sizes differ: {degraded_path} {degraded.shape[:2]} vs "
                                   f"{clean_path} {clean.shape[:2]}")
-        side = min(self.config.train_view if split == TRAIN else self.config.val_patch_size, *clean.shape[:2])
+        side = min(self.config.view_side(rng) if split == TRAIN else self.config.val_patch_size, *clean.shape[:2])
         side -= side % 8
         top, left = _crop_box(rng, clean.shape[0], clean.shape[1], side)
         crops = [image[top:top + side, left:left + side] for image in (degraded, clean)]

@@ -69,10 +69,11 @@ def test_thumbnail_tells_a_noisy_image_from_a_clean_one_of_the_same_colour():
     assert grainy[:, 3:].mean() > 0.05 > plain[:, 3:].abs().max()  # but not the same fine detail
 
 
-def test_a_patch_restored_with_its_view_uses_the_view_context():
+def test_a_patch_restored_with_its_view_thumbnail_uses_the_view_context():
     model = perturbed_model()
     view = torch.rand(1, 3, 64, 64)
     patch = view[..., 16:48, 16:48]
     with torch.no_grad():
-        context = model.encode_context(thumbnail(view, model.config.context_size))
-        assert torch.equal(model(patch, None, view), model(patch, context))
+        thumb = thumbnail(view, model.config.context_size)
+        assert torch.equal(model(patch, None, thumb), model(patch, model.encode_context(thumb)))
+        assert not torch.equal(model(patch, None, thumb), model(patch))

@@ -142,3 +142,16 @@ def test_min_scale_lets_a_training_view_hold_more_of_the_photo(tmp_path):
     assert median_spread(0.125) > 2 * native  # median scale sqrt(0.125): about 2.8 times as much
     with pytest.raises(ValueError, match="min scale"):
         config(min_scale=0)
+
+
+def test_view_max_draws_views_of_several_sizes_each_replayed_identically(tmp_path):
+    photos = CleanPhotos(write_photos(tmp_path / "clean", size=(200, 240)), holdout=(), seed=0)
+    stage = make_stage(StageConfig.parse("rain"), config(view_size=48, view_max=128), photos)
+    sides = {stage.sample(i)[0].shape[0] for i in range(40)}
+    assert min(sides) >= 48 and max(sides) <= 128 and len(sides) >= 4
+    assert all(side % 8 == 0 for side in sides)
+    assert np.array_equal(stage.sample(7)[0], stage.sample(7)[0])
+    fixed = make_stage(StageConfig.parse("rain"), config(view_size=48), photos)
+    assert {fixed.sample(i)[0].shape[0] for i in range(10)} == {48}
+    with pytest.raises(ValueError, match="view max"):
+        config(view_size=48, view_max=40)

@@ -167,6 +167,12 @@ def test_training_patches_cut_from_larger_views(tmp_path, clean):
         small_config(view_size=24)
 
 
+def test_views_of_several_sizes_train_the_context_on_each(tmp_path, clean):
+    result = run(small_config(view_size=32, view_max=64, iterations=4, val_every=100), clean, tmp_path / "run")
+    assert (tmp_path / "run" / "model" / "model.safetensors").is_file()
+    assert set(result.tasks) == {"rain", "haze", "noise"}
+
+
 @pytest.mark.parametrize("option", [("--clean-fraction", "2"), ("--stage-lr-decay", "1.5"),
                                     ("--jpeg-after", "-0.1"), ("--view-size", "20")])
 def test_bad_training_settings_are_one_line_usage_errors(tmp_path, clean, option):

@@ -129,6 +129,11 @@ def train(
         rich_help_panel=BUDGET_PANEL,
         help="Crops are cut from the centre of a degraded view this big, and the network's whole-image "
              "context is read from the view, as at inference from the whole photo (0 = the patch size).")] = 0,
+    view_max: Annotated[int, typer.Option(
+        rich_help_panel=BUDGET_PANEL,
+        help="Draw each view's side log-uniformly between --view-size and this, so the whole-image context "
+             "also learns 256- or 512-pixel images; the crop keeps its scale (0 = always --view-size). "
+             "Larger views cost data time.")] = 0,
     lr: Annotated[float, typer.Option(rich_help_panel=BUDGET_PANEL, help="Peak learning rate (AdamW).")] = 2e-3,
     loss: Annotated[Loss, typer.Option(
         rich_help_panel=BUDGET_PANEL,
@@ -186,7 +191,7 @@ def train(
             settings: dict[str, Any] = dict(
                 stages=tuple(StageConfig.parse(spec) for spec in stages.split(",")), model=PRESETS[preset.value],
                 schedule=schedule.value, order=order.value, iterations=iterations, batch_size=batch_size,
-                patch_size=patch_size, view_size=view_size,
+                patch_size=patch_size, view_size=view_size, view_max=view_max,
                 pool_size=pool_size or max(iterations * batch_size // 4, batch_size),
                 val_size=val_size, lr=lr, loss=loss.value, stage_lr_decay=stage_lr_decay,
                 review_ratio=review_ratio, review_decay=review_decay, memory_size=memory_size,

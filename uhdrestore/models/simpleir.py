@@ -204,12 +204,14 @@ class SimpleIR(nn.Module):
         return self.context_encoder(thumb)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None,
-                view: torch.Tensor | None = None) -> torch.Tensor:
-        """Restore `x`. The context is `context` if given, else read from `view` (a larger image
-        that `x` is part of: training passes the degraded view a patch was cut from), else from `x`."""
+                thumb: torch.Tensor | None = None) -> torch.Tensor:
+        """Restore `x`. The context is `context` if given, else read from `thumb` (the `thumbnail` of a
+        larger image that `x` is part of: training passes that of the view a patch was cut from), else
+        from `x`."""
         if context is None:
-            source = x if view is None else view
-            context = self.encode_context(thumbnail(source, self.config.context_size).to(x.dtype))
+            if thumb is None:
+                thumb = thumbnail(x, self.config.context_size)
+            context = self.encode_context(thumb.to(x.dtype))
         height, width = x.shape[-2:]
         pad_bottom = -height % MULTIPLE_OF
         pad_right = -width % MULTIPLE_OF

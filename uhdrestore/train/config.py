@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 from ..models import ModelConfig
 from .losses import LOSSES
 
@@ -56,6 +58,8 @@ class TrainConfig:
     patch_size: int = 96  # training crops are patch_size x patch_size
     view_size: int = 0  # patches are cut from the centre of a degraded view this big; the network's
     # whole-image context is read from the view, as at inference it is read from the whole photo (0: patch_size)
+    view_max: int = 0  # views are drawn log-uniformly between view_size and this (0: always view_size), so the
+    # context learns crops of 256 or 512 pixels as well as small ones; the patch keeps its scale
     pool_size: int = 2000  # training samples per stage, revisited each epoch so loss fluctuation is measurable
     val_size: int = 16  # fixed validation crops per stage
     val_patch_size: int = 192
@@ -101,10 +105,12 @@ class TrainConfig:
                      "val_every", "checkpoint_every", "memory_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1. Got {getattr(self, name)}")
-        if self.patch_size % 8 or self.val_patch_size % 8 or self.view_size % 8:
+        if self.patch_size % 8 or self.val_patch_size % 8 or self.view_size % 8 or self.view_max % 8:
             raise ValueError("patch and view sizes must be multiples of 8")
         if self.view_size and self.view_size < self.patch_size:
             raise ValueError(f"view size must be 0 or at least the patch size. Got {self.view_size}")
+        if self.view_max and self.view_max < self.train_view:
+            raise ValueError(f"view max must be 0 or at least the view size. Got {self.view_max}")
         if not 0 <= self.review_ratio < 1 or not 0 <= self.review_decay <= 1:
             raise ValueError("review ratio must be in [0, 1) and review decay in [0, 1]")
         if not 0 <= self.clean_fraction < 1:
@@ -127,8 +133,15 @@ class TrainConfig:
 
     @property
     def train_view(self) -> int:
-        """Side of the degraded view each training patch is cut from."""
+        """Side of the degraded view each training patch is cut from (the smallest, with view_max)."""
         return self.view_size or self.patch_size
+
+    def view_side(self, rng: np.random.Generator) -> int:
+        """A training view's side: train_view, or log-uniform in [train_view, view_max], a multiple of 8."""
+        if self.view_max <= self.train_view:
+            return self.train_view
+        side = np.exp(rng.uniform(np.log(self.train_view), np.log(self.view_max)))
+        return int(round(side / 8)) * 8
 
     def peak_lr(self, stage_index: int) -> float:
         """Peak learning rate of stage `stage_index` (joint training is one stage)."""

@@ -35,6 +35,7 @@ from ..errors import UhdRestoreError
 from ..hub import save_model
 from ..metrics import psnr, ssim
 from ..models import build_model
+from ..models.simpleir import thumbnail
 from ..runtime import Runtime
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, optimizer_from_tensors, optimizer_to_tensors, save_checkpoint
 from .config import TrainConfig
@@ -78,6 +79,7 @@ class _Samples:
 
     def __init__(self, config: TrainConfig, sources: list[Any], device: torch.device) -> None:
         self.config, self.sources, self.device = config, sources, device
+        self.context_size = config.model.context_size
         self._permutations: dict[tuple[int, int], np.ndarray] = {}
 
     def pool_ids(self, stage: int, start: int, count: int) -> list[int]:
@@ -94,12 +96,23 @@ class _Samples:
             ids.append(int(self._permutations[key][position % pool]))
         return ids
 
-    def tensors(self, plan: list[tuple[int, int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, 3, P, P) degraded and clean batches, channels-last, on the device."""
-        pairs = [self.sources[stage].sample(sample_id, TRAIN) for stage, sample_id in plan]
-        degraded, clean = (torch.from_numpy(np.stack(side)).permute(0, 3, 1, 2) for side in zip(*pairs))
-        return (degraded.to(self.device, memory_format=torch.channels_last),
-                clean.to(self.device, memory_format=torch.channels_last))
+    def tensors(self, plan: list[tuple[int, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(B, 3, P, P) degraded and clean patches, channels-last, on the device, and the (B, 6, S, S)
+        thumbnails of the degraded views they are the centre of (None when the view is the patch).
+        Views may differ in size (--view-max), so each is cut and thumbnailed on its own."""
+        side = self.config.patch_size
+        with_views = max(self.config.train_view, self.config.view_max) > side
+        degraded, clean, thumbs = [], [], []
+        for stage, sample_id in plan:
+            view, target = self.sources[stage].sample(sample_id, TRAIN)
+            top, left = (view.shape[0] - side) // 2, (view.shape[1] - side) // 2
+            degraded.append(view[top:top + side, left:left + side])
+            clean.append(target[top:top + side, left:left + side])
+            if with_views:
+                thumbs.append(thumbnail(torch.from_numpy(view).permute(2, 0, 1)[None], self.context_size))
+        degraded, clean = (torch.from_numpy(np.stack(patches)).permute(0, 3, 1, 2).to(
+            self.device, memory_format=torch.channels_last) for patches in (degraded, clean))
+        return degraded, clean, torch.cat(thumbs).to(self.device) if with_views else None
 
     def validation(self, stage: int) -> tuple[torch.Tensor, torch.Tensor]:
         pairs = [self.sources[stage].sample(index, VALIDATION) for index in range(self.config.val_size)]
@@ -122,17 +135,6 @@ def _batch_plan(config: TrainConfig, samples: _Samples, memory: ReviewMemory, st
     plan = [(stage, sample_id) for sample_id in samples.pool_ids(stage, iteration * fresh, fresh)]
     rng = np.random.default_rng([config.seed, samples.sources[stage].key, 3, iteration])
     return plan + memory.draw(rng, replay), replay
-
-
-def _centre_patch(degraded: torch.Tensor, clean: torch.Tensor, side: int
-                  ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor]:
-    """(view or None, degraded patch, clean patch): the centre `side` pixels of each training view."""
-    if degraded.shape[-1] == side:
-        return None, degraded, clean
-    top = (degraded.shape[-2] - side) // 2
-    left = (degraded.shape[-1] - side) // 2
-    box = (..., slice(top, top + side), slice(left, left + side))
-    return degraded, degraded[box], clean[box]
 
 
 def _learning_rate(config: TrainConfig, stage: int, position: int, length: int) -> float:
@@ -315,7 +317,7 @@ def train(config: TrainConfig, *, clean_dir: Path | None, run_dir: Path, output_
 
             upcoming = prefetch.submit(load, state.iteration)
             for iteration in range(state.iteration, config.iterations):
-                plan, replay, (degraded, clean) = upcoming.result()
+                plan, replay, (patch, clean, thumb) = upcoming.result()
                 if iteration + 1 < config.iterations:
                     upcoming = prefetch.submit(load, iteration + 1)
                 position = stage * config.iterations + iteration if config.schedule == "joint" else iteration
@@ -323,12 +325,11 @@ def train(config: TrainConfig, *, clean_dir: Path | None, run_dir: Path, output_
                 for group in optimizer.param_groups:
                     group["lr"] = learning_rate
                 model.train()
-                view, patch, clean = _centre_patch(degraded, clean, config.patch_size)
                 with runtime.autocast():
-                    restored = network(patch, None, view)
+                    restored = network(patch, None, thumb)
                 per_sample = reconstruction_loss(restored, clean, fft_weight=config.fft_weight, kind=config.loss)
                 loss = per_sample.mean()
-                negatives = lagged.outputs(patch, None, view) if lagged is not None else []
+                negatives = lagged.outputs(patch, None, thumb) if lagged is not None else []
                 if spn is not None:
                     loss = loss + spn(restored, negatives)
                 if quality is not None:
