@@ -28,7 +28,6 @@ from quality import DEFAULT_PHOTOS
 
 from uhdrestore.io import read_image, to_float
 from uhdrestore.metrics import psnr
-from uhdrestore.models import thumbnail
 
 SIZES = (64, 128, 256, 512)
 POSITIONS = ((296, 596), (427, 173), (139, 221), (472, 130))  # top, left: 512-pixel crops fit both photos
@@ -38,16 +37,16 @@ GRID = 4
 
 def contexts(model: torch.nn.Module, image: torch.Tensor) -> dict[str, torch.Tensor]:
     """The three context vectors of (1, 3, H, W) `image`."""
-    size, view = model.config.context_size, TRAINING_VIEW
+    view = TRAINING_VIEW
     height, width = image.shape[-2:]
     top, left = max((height - view) // 2, 0), max((width - view) // 2, 0)
     centre = image[..., top:top + view, left:left + view]
     windows = torch.cat([image[..., row:row + view, column:column + view]
                          for row in np.linspace(0, max(height - view, 0), GRID).round().astype(int)
                          for column in np.linspace(0, max(width - view, 0), GRID).round().astype(int)])
-    return {"thumbnail": model.encode_context(thumbnail(image, size)),
-            "centre": model.encode_context(thumbnail(centre, size)),
-            "windows": model.encode_context(thumbnail(windows, size)).mean(dim=0, keepdim=True)}
+    return {"thumbnail": model.encode_context(model.thumbnail(image)),
+            "centre": model.encode_context(model.thumbnail(centre)),
+            "windows": model.encode_context(model.thumbnail(windows)).mean(dim=0, keepdim=True)}
 
 
 def scores_of(model: torch.nn.Module, crops: list[np.ndarray]) -> dict[str, list[float]]:

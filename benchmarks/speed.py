@@ -44,7 +44,6 @@ from common import benchmark_model, machine  # noqa: E402
 
 from uhdrestore.errors import DeviceError  # noqa: E402
 from uhdrestore.io import read_image, to_float, write_image  # noqa: E402
-from uhdrestore.models import thumbnail  # noqa: E402
 from uhdrestore.restore import TileConfig, restore_image  # noqa: E402
 from uhdrestore.runtime import resolve_runtime  # noqa: E402
 
@@ -287,7 +286,7 @@ def count_flops(model_spec: str, width: int, height: int) -> int:
     model = model.eval().to("meta")
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
         image = torch.empty(1, 3, height, width, device="meta")
-        model(image, model.encode_context(thumbnail(image, model.config.context_size)))
+        model(image, model.encode_context(model.thumbnail(image)))
     return int(counter.get_total_flops())
 
 

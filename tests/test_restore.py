@@ -72,6 +72,9 @@ class OverflowsInHalfPrecision(torch.nn.Module):
         self.inner = inner
         self.config, self.multiple_of = inner.config, inner.multiple_of
 
+    def thumbnail(self, image):
+        return self.inner.thumbnail(image)
+
     def encode_context(self, thumb):
         return self.inner.encode_context(thumb)
 

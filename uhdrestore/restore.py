@@ -16,7 +16,6 @@ import torch
 from torch import nn
 
 from .errors import DeviceMemoryError
-from .models import thumbnail
 from .runtime import Runtime
 from .tiling import TileStats, process_tiles
 
@@ -92,7 +91,7 @@ def restore_image(
     with torch.inference_mode():
         # The whole-image context, computed once on the host-side full image and shared by all tiles.
         full = torch.from_numpy(rgb).permute(2, 0, 1)[None]
-        context = model.encode_context(thumbnail(full, model.config.context_size).to(runtime.device))
+        context = model.encode_context(model.thumbnail(full).to(runtime.device))
 
         def run(tile: torch.Tensor) -> torch.Tensor:
             with runtime.autocast():

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.conftest import perturbed_model
+from tests.conftest import perturbed_model, synthetic_photo
 from uhdrestore.models import PRESETS, ModelConfig, build_model, thumbnail
 
 
@@ -33,9 +33,9 @@ def test_shared_context_equals_the_context_of_the_whole_image():
     model = perturbed_model()
     image = torch.rand(1, 3, 64, 96)
     with torch.no_grad():
-        context = model.encode_context(thumbnail(image, model.config.context_size))
+        context = model.encode_context(model.thumbnail(image))
         assert torch.allclose(model(image, context), model(image), atol=1e-6)
-        other = model.encode_context(thumbnail(torch.zeros_like(image), model.config.context_size))
+        other = model.encode_context(model.thumbnail(torch.zeros_like(image)))
         assert (model(image, other) - model(image)).abs().max() > 1e-5  # the context matters
 
 
@@ -69,11 +69,35 @@ def test_thumbnail_tells_a_noisy_image_from_a_clean_one_of_the_same_colour():
     assert grainy[:, 3:].mean() > 0.05 > plain[:, 3:].abs().max()  # but not the same fine detail
 
 
+def test_the_dark_channel_tells_a_hazy_photo_from_a_soft_one():
+    """Both lose fine detail; softening keeps the darkest pixels of each block, haze lifts them."""
+    photo = torch.from_numpy(synthetic_photo(128, 128, seed=0)).permute(2, 0, 1)[None]
+    soft = torch.nn.functional.avg_pool2d(photo, 5, stride=1, padding=2, count_include_pad=False)
+    hazy = 0.5 * photo + 0.5 * 0.8
+    assert thumbnail(soft, 16).shape == (1, 6, 16, 16)
+    photo_thumb, soft_thumb, hazy_thumb = (thumbnail(image, 16, dark=True) for image in (photo, soft, hazy))
+    assert soft_thumb.shape == (1, 7, 16, 16)
+    assert torch.equal(soft_thumb[:, :6], thumbnail(soft, 16))
+    for thumb in (soft_thumb, hazy_thumb):  # both look less detailed than the photo
+        assert thumb[:, 3:6].mean() < 0.6 * photo_thumb[:, 3:6].mean()
+    assert (soft_thumb[:, 6] - photo_thumb[:, 6]).mean() < 0.05
+    assert (hazy_thumb[:, 6] - photo_thumb[:, 6]).mean() > 0.2
+
+
+def test_models_saved_without_the_dark_channel_still_load():
+    """config.json files written before context_dark existed build the 6-channel context encoder."""
+    old = {key: value for key, value in PRESETS["base"].to_dict().items() if key != "context_dark"}
+    config = ModelConfig.from_dict(old)
+    assert not config.context_dark and PRESETS["base"].context_dark
+    assert build_model(config).context_encoder.features[0].in_channels == 6
+    assert build_model(PRESETS["base"]).context_encoder.features[0].in_channels == 7
+
+
 def test_a_patch_restored_with_its_view_thumbnail_uses_the_view_context():
     model = perturbed_model()
     view = torch.rand(1, 3, 64, 64)
     patch = view[..., 16:48, 16:48]
     with torch.no_grad():
-        thumb = thumbnail(view, model.config.context_size)
+        thumb = model.thumbnail(view)
         assert torch.equal(model(patch, None, thumb), model(patch, model.encode_context(thumb)))
         assert not torch.equal(model(patch, None, thumb), model(patch))

@@ -65,20 +65,30 @@ def high_pass(x: torch.Tensor) -> torch.Tensor:
     return x - F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
 
 
-def thumbnail(image: torch.Tensor, size: int) -> torch.Tensor:
-    """(B, C, H, W) -> (B, 2C, size, size): the whole-image view the context encoder reads.
+def thumbnail(image: torch.Tensor, size: int, dark: bool = False) -> torch.Tensor:
+    """(B, C, H, W) -> (B, 2C [+1], size, size): the whole-image view the context encoder reads.
 
     The first C channels are the downscaled image (colour, contrast: haze, low light).
-    Downscaling averages fine noise, rain and blur away, so the other C channels are
+    Downscaling averages fine noise, rain and blur away, so the next C channels are
     the downscaled energy of the image's finest detail (|x - 3x3 local mean|, averaged
     over 4x4 blocks first so its statistics do not depend on the image size): how
     noisy, streaky or soft the whole image is, which a tile alone cannot tell.
+
+    With `dark`, one more channel: the dark channel (the darkest colour component of each
+    4x4 block), downscaled. Haze lifts it everywhere (the dark channel prior), while a
+    blurred or soft photo keeps its dark pixels; averaging the image first would wash
+    them out, so without it a soft photo and a hazy one look alike to the context.
     """
     image = image.float()
     detail = high_pass(image).abs_()
+    darkest = image.amin(dim=1, keepdim=True)
     if min(detail.shape[-2:]) >= DETAIL_BLOCK:
         detail = F.avg_pool2d(detail, DETAIL_BLOCK, ceil_mode=True)
-    return torch.cat([F.adaptive_avg_pool2d(image, size), F.adaptive_avg_pool2d(detail, size)], dim=1)
+        darkest = -F.max_pool2d(-darkest, DETAIL_BLOCK, ceil_mode=True)
+    channels = [F.adaptive_avg_pool2d(image, size), F.adaptive_avg_pool2d(detail, size)]
+    if dark:
+        channels.append(F.adaptive_avg_pool2d(darkest, size))
+    return torch.cat(channels, dim=1)
 
 
 def _conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
@@ -86,16 +96,16 @@ def _conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
 
 
 class ContextEncoder(nn.Module):
-    """Thumbnail (B, 2x3, S, S) -> context vector (B, width): global colour, contrast, degradation.
+    """Thumbnail (B, 2x3 [+1], S, S) -> context vector (B, width): global colour, contrast, degradation.
 
     Mean, max and min pooling of the features: the min of the detail energy is the
     noise floor of the flattest region, which tells noise from texture.
     """
 
-    def __init__(self, in_channels: int, width: int, negative_slope: float) -> None:
+    def __init__(self, thumb_channels: int, width: int, negative_slope: float) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            _conv3x3(2 * in_channels, 16, stride=2), nn.LeakyReLU(negative_slope),
+            _conv3x3(thumb_channels, 16, stride=2), nn.LeakyReLU(negative_slope),
             _conv3x3(16, 32, stride=2), nn.LeakyReLU(negative_slope),
             _conv3x3(32, width, stride=2), nn.LeakyReLU(negative_slope),
         )
@@ -168,7 +178,7 @@ class SimpleIR(nn.Module):
     """(B, 3, H, W) float image in [0, 1] -> restored image of the same shape (any H, W).
 
     `forward(x)` computes the context from `x` itself; a tiling engine passes the
-    context of the whole image instead (`encode_context(thumbnail(full, size))`).
+    context of the whole image instead (`encode_context(model.thumbnail(full))`).
     """
 
     multiple_of = MULTIPLE_OF
@@ -180,7 +190,7 @@ class SimpleIR(nn.Module):
         self.config = config
         channels, detail, body = config.in_channels, config.detail_width, config.body_width
         slope, context = config.negative_slope, config.context_width
-        self.context_encoder = ContextEncoder(channels, context, slope)
+        self.context_encoder = ContextEncoder(2 * channels + int(config.context_dark), context, slope)
         self.entry = _conv3x3(channels * 16, detail)
         self.entry_act = nn.LeakyReLU(slope)
         self.encoder = HybridAttentionBlock(detail, context, slope)
@@ -199,8 +209,12 @@ class SimpleIR(nn.Module):
         """Peak activation memory per input pixel, measured on CPU with margin (for --tile auto)."""
         return (24 + 2 * self.config.detail_width) * element_size // 4 + 16
 
+    def thumbnail(self, image: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) whole image -> the `thumbnail` this network's context encoder reads."""
+        return thumbnail(image, self.config.context_size, self.config.context_dark)
+
     def encode_context(self, thumb: torch.Tensor) -> torch.Tensor:
-        """(B, 6, S, S) `thumbnail` of the whole image -> (B, context_width)."""
+        """(B, 6 [+1], S, S) `thumbnail` of the whole image -> (B, context_width)."""
         return self.context_encoder(thumb)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None,
@@ -210,7 +224,7 @@ class SimpleIR(nn.Module):
         from `x`."""
         if context is None:
             if thumb is None:
-                thumb = thumbnail(x, self.config.context_size)
+                thumb = self.thumbnail(x)
             context = self.encode_context(thumb.to(x.dtype))
         height, width = x.shape[-2:]
         pad_bottom = -height % MULTIPLE_OF

@@ -79,7 +79,7 @@ class _Samples:
 
     def __init__(self, config: TrainConfig, sources: list[Any], device: torch.device) -> None:
         self.config, self.sources, self.device = config, sources, device
-        self.context_size = config.model.context_size
+        self.model_config = config.model
         self._permutations: dict[tuple[int, int], np.ndarray] = {}
 
     def pool_ids(self, stage: int, start: int, count: int) -> list[int]:
@@ -109,7 +109,8 @@ class _Samples:
             degraded.append(view[top:top + side, left:left + side])
             clean.append(target[top:top + side, left:left + side])
             if with_views:
-                thumbs.append(thumbnail(torch.from_numpy(view).permute(2, 0, 1)[None], self.context_size))
+                thumbs.append(thumbnail(torch.from_numpy(view).permute(2, 0, 1)[None], self.model_config.context_size,
+                                            self.model_config.context_dark))
         degraded, clean = (torch.from_numpy(np.stack(patches)).permute(0, 3, 1, 2).to(
             self.device, memory_format=torch.channels_last) for patches in (degraded, clean))
         return degraded, clean, torch.cat(thumbs).to(self.device) if with_views else None
