@@ -181,3 +181,14 @@ def test_bad_training_settings_are_one_line_usage_errors(tmp_path, clean, option
     assert result.exit_code == 2, result.output
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("flag,dark", [("--dark-channel", True), ("--no-dark-channel", False)])
+def test_dark_channel_flag_chooses_the_context_the_model_is_built_with(tmp_path, clean, flag, dark):
+    result = CliRunner().invoke(app, ["train", "--stages", "noise", "--clean", str(clean), "--preset", "small",
+                                      "--iterations", "2", "--batch-size", "2", "--patch-size", "32",
+                                      "--val-every", "2", "--checkpoint-every", "2", flag,
+                                      "--run-dir", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
+    assert config["context_dark"] is dark

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import sys
 from enum import Enum
@@ -122,6 +123,10 @@ def train(
              "Hub id.")] = "default",
     preset: Annotated[Preset, typer.Option(
         rich_help_panel=BUDGET_PANEL, help="Network size: small, base or large.")] = Preset.base,
+    dark_channel: Annotated[bool, typer.Option(
+        "--dark-channel/--no-dark-channel", rich_help_panel=BUDGET_PANEL,
+        help="Give the network's whole-image context the dark channel (a haze cue); --no-dark-channel "
+             "builds the network of models trained before it existed.")] = True,
     iterations: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Iterations per stage.")] = 2000,
     batch_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Crops per step.")] = 8,
     patch_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Crop side in pixels.")] = 96,
@@ -189,7 +194,7 @@ def train(
         try:
             low, high = (float(part) for part in severity.split(","))
             settings: dict[str, Any] = dict(
-                stages=tuple(StageConfig.parse(spec) for spec in stages.split(",")), model=PRESETS[preset.value],
+                stages=tuple(StageConfig.parse(spec) for spec in stages.split(",")), model=dataclasses.replace(PRESETS[preset.value], context_dark=dark_channel),
                 schedule=schedule.value, order=order.value, iterations=iterations, batch_size=batch_size,
                 patch_size=patch_size, view_size=view_size, view_max=view_max,
                 pool_size=pool_size or max(iterations * batch_size // 4, batch_size),
