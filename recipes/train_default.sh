@@ -5,7 +5,6 @@
 #     bash recipes/train_default.sh [RUN_DIR]        # RUN_DIR defaults to runs/default
 # An interrupted run continues with: bash recipes/train_default.sh RUN_DIR --resume
 # Then compare before replacing weights/: .venv/bin/python benchmarks/quality.py --model RUN_DIR/model
-# v4 was trained before the context's dark channel existed, hence --no-dark-channel.
 set -euo pipefail
 run_dir=${1:-runs/default}
 shift || true
@@ -13,6 +12,6 @@ exec .venv/bin/uhdrestore train \
   --stages blur,noise,rain,snow,haze,lowlight,rain+haze,lowlight+noise --order auto \
   --clean ../shared/data/train-photos --holdout GreenMeadow.jpg,Dune.jpg --scenes 48 \
   --iterations 5000 --patch-size 64 --view-size 128 --view-max 384 --jpeg-after 0.3 --batch-size 8 \
-  --clean-fraction 0.35 --severity 0.1,1 --no-dark-channel \
+  --clean-fraction 0.35 --severity 0.1,1 \
   --review-ratio 0.5 --review-decay 0.85 --memory-size 512 --stage-lr-decay 0.85 \
   --val-every 1000 --checkpoint-every 500 --run-dir "$run_dir" "$@"

@@ -88,9 +88,10 @@ def test_models_saved_without_the_dark_channel_still_load():
     """config.json files written before context_dark existed build the 6-channel context encoder."""
     old = {key: value for key, value in PRESETS["base"].to_dict().items() if key != "context_dark"}
     config = ModelConfig.from_dict(old)
-    assert not config.context_dark and PRESETS["base"].context_dark
+    assert not config.context_dark
     assert build_model(config).context_encoder.features[0].in_channels == 6
-    assert build_model(PRESETS["base"]).context_encoder.features[0].in_channels == 7
+    dark = ModelConfig.from_dict({**old, "context_dark": True})
+    assert build_model(dark).context_encoder.features[0].in_channels == 7
 
 
 def test_a_patch_restored_with_its_view_thumbnail_uses_the_view_context():

@@ -125,8 +125,8 @@ def train(
         rich_help_panel=BUDGET_PANEL, help="Network size: small, base or large.")] = Preset.base,
     dark_channel: Annotated[bool, typer.Option(
         "--dark-channel/--no-dark-channel", rich_help_panel=BUDGET_PANEL,
-        help="Give the network's whole-image context the dark channel (a haze cue); --no-dark-channel "
-             "builds the network of models trained before it existed.")] = True,
+        help="Give the network's whole-image context the dark channel, a haze cue (tried for the default "
+             "model: better on haze, but it took bright sand for haze and darkened clean photos of it).")] = False,
     iterations: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Iterations per stage.")] = 2000,
     batch_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Crops per step.")] = 8,
     patch_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Crop side in pixels.")] = 96,

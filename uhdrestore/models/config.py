@@ -33,7 +33,7 @@ class ModelConfig:
     body_iterations: int = 2  # times the FIB sub-stack is unrolled
     context_width: int = 64  # size of the whole-image context vector
     context_size: int = 64  # side of the thumbnail the context is computed from
-    context_dark: bool = False  # the thumbnail also carries the dark channel (haze cue; models before v4 lack it)
+    context_dark: bool = False  # the thumbnail also carries the dark channel (a haze cue; train --dark-channel)
     negative_slope: float = 0.1  # LeakyReLU slope: cheap on CPU, no dead units
 
     def __post_init__(self) -> None:
@@ -59,9 +59,9 @@ class ModelConfig:
 
 PRESETS: dict[str, ModelConfig] = {
     # 0.19 M parameters, ~110 ms per megapixel on 2 CPU cores: laptops, fastest training.
-    "small": ModelConfig(detail_width=16, body_width=48, context_dark=True),
+    "small": ModelConfig(detail_width=16, body_width=48),
     # 0.34 M parameters, ~200 ms per megapixel on 2 CPU cores: the default.
-    "base": ModelConfig(context_dark=True),
+    "base": ModelConfig(),
     # 0.83 M parameters: for GPU training runs.
-    "large": ModelConfig(detail_width=48, body_width=96, body_blocks=3, body_iterations=3, context_dark=True),
+    "large": ModelConfig(detail_width=48, body_width=96, body_blocks=3, body_iterations=3),
 }
