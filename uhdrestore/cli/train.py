@@ -193,8 +193,9 @@ def train(
 
         try:
             low, high = (float(part) for part in severity.split(","))
+            model = dataclasses.replace(PRESETS[preset.value], context_dark=dark_channel)
             settings: dict[str, Any] = dict(
-                stages=tuple(StageConfig.parse(spec) for spec in stages.split(",")), model=dataclasses.replace(PRESETS[preset.value], context_dark=dark_channel),
+                stages=tuple(StageConfig.parse(spec) for spec in stages.split(",")), model=model,
                 schedule=schedule.value, order=order.value, iterations=iterations, batch_size=batch_size,
                 patch_size=patch_size, view_size=view_size, view_max=view_max,
                 pool_size=pool_size or max(iterations * batch_size // 4, batch_size),

@@ -80,13 +80,15 @@ def thumbnail(image: torch.Tensor, size: int, dark: bool = False) -> torch.Tenso
     them out, so without it a soft photo and a hazy one look alike to the context.
     """
     image = image.float()
+    blocks = min(image.shape[-2:]) >= DETAIL_BLOCK
     detail = high_pass(image).abs_()
-    darkest = image.amin(dim=1, keepdim=True)
-    if min(detail.shape[-2:]) >= DETAIL_BLOCK:
+    if blocks:
         detail = F.avg_pool2d(detail, DETAIL_BLOCK, ceil_mode=True)
-        darkest = -F.max_pool2d(-darkest, DETAIL_BLOCK, ceil_mode=True)
     channels = [F.adaptive_avg_pool2d(image, size), F.adaptive_avg_pool2d(detail, size)]
     if dark:
+        darkest = image.amin(dim=1, keepdim=True)
+        if blocks:
+            darkest = -F.max_pool2d(-darkest, DETAIL_BLOCK, ceil_mode=True)
         channels.append(F.adaptive_avg_pool2d(darkest, size))
     return torch.cat(channels, dim=1)
 
