@@ -6,6 +6,7 @@ import platform
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests.conftest
@@ -31,6 +32,11 @@ def benchmark_model(spec: str) -> tuple[torch.nn.Module, str]:
 
     model = perturbed_model(PRESETS["base"])
     return model, "base preset, random weights (no trained default installed)"
+
+
+def image_psnr(image: np.ndarray, reference: np.ndarray) -> float:
+    """PSNR in dB of two float images in [0, 1] (capped at 200 dB for identical images)."""
+    return float(10 * np.log10(1.0 / max(float(np.mean((image - reference) ** 2)), 1e-20)))
 
 
 def machine() -> str:

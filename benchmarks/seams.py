@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import benchmark_model, machine  # noqa: E402
+from common import benchmark_model, image_psnr, machine  # noqa: E402
 
 from uhdrestore.io import read_image, to_float  # noqa: E402
 from uhdrestore.restore import TileConfig, restore_image  # noqa: E402
@@ -37,10 +37,6 @@ def square_photo(path: Path) -> np.ndarray:
     return np.ascontiguousarray(np.clip(rgb[top:top + SIDE, left:left + SIDE], 0, 1), dtype=np.float32)
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(1.0 / max(float(np.mean((a - b) ** 2)), 1e-20)))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("photo", nargs="?", type=Path, default=DEFAULT_PHOTO)
@@ -56,12 +52,12 @@ def main() -> None:
     default_overlap = TileConfig().overlap
     print(f"# {args.photo.name} at {SIDE}x{SIDE}, --tile {args.tile}; model: {described}")
     print(f"# machine: {machine()}")
-    print(f"# untiled output vs input: {psnr(whole, image):.2f} dB (how much the model changes the photo)")
+    print(f"# untiled output vs input: {image_psnr(whole, image):.2f} dB (how much the model changes the photo)")
     print(f"{'overlap':>8} {'tiles':>6} {'PSNR tiled vs untiled':>22} {'max abs diff (8-bit)':>21}")
     for overlap in sorted({0, 8, 16, default_overlap, 64}):
         result = restore_image(image, model, runtime, TileConfig(tile=args.tile, overlap=overlap))
         mark = "  <- default" if overlap == default_overlap else ""
-        print(f"{overlap:>8} {result.tiling.tiles:>6} {psnr(result.image, whole):>19.2f} dB "
+        print(f"{overlap:>8} {result.tiling.tiles:>6} {image_psnr(result.image, whole):>19.2f} dB "
               f"{np.abs(result.image - whole).max() * 255:>21.2f}{mark}")
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common import image_psnr
 from uhdrestore import TileConfig, load_model, resolve_runtime, restore_image
 from uhdrestore.degrade import degrade
 from uhdrestore.io import read_image, to_float
@@ -21,9 +22,6 @@ from uhdrestore.io import read_image, to_float
 PHOTOS = sorted((Path(__file__).resolve().parents[1] / "tests" / "data").glob("*_crop.png"))
 KINDS = ("rain", "haze", "noise", "blur", "snow", "lowlight")
 
-
-def psnr(image: np.ndarray, reference: np.ndarray) -> float:
-    return float(10 * np.log10(1.0 / max(float(np.mean((image - reference) ** 2)), 1e-12)))
 
 
 def main() -> None:
@@ -42,9 +40,9 @@ def main() -> None:
         gains = []
         for index, clean in enumerate(photos):
             degraded = np.rint(degrade(clean, kind, np.random.default_rng(index), 0.5) * 255).astype(np.float32) / 255
-            gains.append(psnr(restored(degraded), clean) - psnr(degraded, clean))
+            gains.append(image_psnr(restored(degraded), clean) - image_psnr(degraded, clean))
         print(f"{kind:10s} gain {np.mean(gains):+6.2f} dB  ({' '.join(f'{g:+.2f}' for g in gains)})")
-    cleans = [psnr(restored(clean), clean) for clean in photos]
+    cleans = [image_psnr(restored(clean), clean) for clean in photos]
     print(f"{'clean':10s} PSNR {np.mean(cleans):6.2f} dB  ({' '.join(f'{c:.2f}' for c in cleans)})")
 
 

@@ -16,13 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from common import image_psnr
 from quality import DEFAULT_PHOTOS, SUMMARY_SEVERITY, degradation_rng, held_out_crops
 from uhdrestore import TileConfig, load_model, resolve_runtime, restore_image
 from uhdrestore.degrade import degrade
 
-
-def psnr(image: np.ndarray, reference: np.ndarray) -> float:
-    return float(10 * np.log10(1.0 / max(float(np.mean((image - reference) ** 2)), 1e-12)))
 
 
 def main() -> None:
@@ -45,8 +43,8 @@ def main() -> None:
                 clean, kind, degradation_rng(kind, SUMMARY_SEVERITY, origin), SUMMARY_SEVERITY)
             output = restore_image(degraded, model, runtime, TileConfig(tile=0)).image
             shift = (output - clean).mean(axis=(0, 1))
-            rows.append((psnr(degraded, clean) if kind != "clean" else np.inf, psnr(output, clean),
-                         psnr(output - shift, clean), float(np.abs(shift).mean())))
+            rows.append((image_psnr(degraded, clean) if kind != "clean" else np.inf, image_psnr(output, clean),
+                         image_psnr(output - shift, clean), float(np.abs(shift).mean())))
         table = np.array(rows)
         print(f"{kind:9s} {table[:, 0].mean():7.2f} {table[:, 1].mean():7.2f} {table[:, 2].mean():11.2f} "
               f"{table[:, 3].mean():8.3f}   {' '.join(f'{value:.1f}' for value in table[:, 1])}")

@@ -79,7 +79,6 @@ class _Samples:
 
     def __init__(self, config: TrainConfig, sources: list[Any], device: torch.device) -> None:
         self.config, self.sources, self.device = config, sources, device
-        self.model_config = config.model
         self._permutations: dict[tuple[int, int], np.ndarray] = {}
 
     def pool_ids(self, stage: int, start: int, count: int) -> list[int]:
@@ -97,7 +96,7 @@ class _Samples:
         return ids
 
     def tensors(self, plan: list[tuple[int, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """(B, 3, P, P) degraded and clean patches, channels-last, on the device, and the (B, 6, S, S)
+        """(B, 3, P, P) degraded and clean patches, channels-last, on the device, and the (B, 6 or 7, S, S)
         thumbnails of the degraded views they are the centre of (None when the view is the patch).
         Views may differ in size (--view-max), so each is cut and thumbnailed on its own."""
         side = self.config.patch_size
@@ -109,8 +108,8 @@ class _Samples:
             degraded.append(view[top:top + side, left:left + side])
             clean.append(target[top:top + side, left:left + side])
             if with_views:
-                thumbs.append(thumbnail(torch.from_numpy(view).permute(2, 0, 1)[None], self.model_config.context_size,
-                                            self.model_config.context_dark))
+                view_tensor = torch.from_numpy(view).permute(2, 0, 1)[None]
+                thumbs.append(thumbnail(view_tensor, self.config.model.context_size, self.config.model.context_dark))
         degraded, clean = (torch.from_numpy(np.stack(patches)).permute(0, 3, 1, 2).to(
             self.device, memory_format=torch.channels_last) for patches in (degraded, clean))
         return degraded, clean, torch.cat(thumbs).to(self.device) if with_views else None
