@@ -32,3 +32,24 @@ def test_examples_are_cut_from_scenes_as_well_as_photos():
     # Degrading can brighten a black photo (haze, snow) but not to near white.
     assert sum(view.mean() > 230 for view in views) >= 5
     assert not any(view.mean() > 230 for view in without)
+
+
+def test_grass_share_adds_dense_grass_and_leaves_the_other_scenes_as_they_were():
+    plain = scenes(6, seed=4, height=120, width=160)
+    mixed = scenes(6, seed=4, height=120, width=160, grass=0.5)
+    same = [np.array_equal(a, b) for a, b in zip(plain, mixed)]
+    assert 0 < sum(same) < 6  # some scenes became grass, the rest are unchanged (old recipes reproduce)
+    assert np.array_equal(mixed[0], scenes(6, seed=4, height=120, width=160, grass=0.5)[0])
+
+
+def test_grass_scenes_are_pale_and_full_of_blades_leaning_one_way():
+    image = scene(np.random.default_rng(1), 240, 320, grass=True).astype(np.float32) / 255
+    assert image.mean() > 0.4  # bright and pale, as the meadow and dune photos rain was seen on
+    gray = image.mean(axis=2)
+    gx, gy = cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1)
+    strong = np.hypot(gx, gy) > 0.2
+    assert strong.mean() > 0.01  # many blade edges
+    # Edges of blades that lean one way share one orientation: the structure tensor is far from isotropic.
+    jxx, jyy, jxy = (gx * gx)[strong].sum(), (gy * gy)[strong].sum(), (gx * gy)[strong].sum()
+    coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy ** 2) / (jxx + jyy)
+    assert coherence > 0.5

@@ -60,7 +60,8 @@ def _crop_box(rng: np.random.Generator, height: int, width: int, side: int) -> t
 class CleanPhotos:
     """The clean photos synthetic stages degrade, split once into training and validation photos."""
 
-    def __init__(self, folder: Path, *, holdout: tuple[str, ...], seed: int, scenes: int = 0) -> None:
+    def __init__(self, folder: Path, *, holdout: tuple[str, ...], seed: int, scenes: int = 0,
+                 scene_grass: float = 0.0) -> None:
         if not folder.is_dir():
             raise InputImageError(f"clean photo folder not found: {folder}")
         paths = _images(folder)
@@ -81,7 +82,7 @@ class CleanPhotos:
         self.val_names = [name for name in names if name in held]
         self.train = [_rgb8(folder / name) for name in self.train_names]
         self.val = [_rgb8(folder / name) for name in self.val_names]
-        self.scenes = procedural_scenes(scenes, seed)  # extra training content; never validated on
+        self.scenes = procedural_scenes(scenes, seed, grass=scene_grass)  # extra training content; never validated on
 
 
 @dataclass

@@ -47,15 +47,15 @@ def _colour(rng: np.random.Generator, palette: np.ndarray) -> np.ndarray:
 
 
 def _blade(canvas: np.ndarray, alpha: np.ndarray, rng: np.random.Generator, angle: float,
-           palette: np.ndarray, scale: float) -> None:
+           palette: np.ndarray, scale: float, widths: tuple[float, float] = (6, 70), spread: float = 12) -> None:
     """A tapered, slightly curved leaf or grass blade with a lighter midrib."""
     height, width = alpha.shape
     length = rng.uniform(0.15, 0.8) * height * scale
-    base_width = rng.uniform(6, 70) * scale
+    base_width = rng.uniform(*widths) * scale
     x, y = rng.uniform(-0.1, 1.1) * width, rng.uniform(0.3, 1.2) * height
     bend = rng.normal(0, 0.3)
     steps = np.linspace(0, 1, 16)
-    theta = np.deg2rad(angle + rng.normal(0, 12)) + bend * steps
+    theta = np.deg2rad(angle + rng.normal(0, spread)) + bend * steps
     centre = np.stack([x + np.cumsum(np.sin(theta)) * length / 16, y - np.cumsum(np.cos(theta)) * length / 16], 1)
     normal = np.stack([np.cos(theta), np.sin(theta)], 1)
     half = (base_width / 2 * (1 - steps ** 1.5))[:, None]
@@ -127,22 +127,47 @@ def _bokeh(canvas: np.ndarray, alpha: np.ndarray, rng: np.random.Generator, angl
     cv2.circle(alpha, (x, y), radius, rng.uniform(0.3, 0.8), -1, cv2.LINE_AA)
 
 
-_DRAW = {"blades": _blade, "stems": _stem, "petals": _petal, "dew": _dew, "bokeh": _bokeh}
-_COUNTS = {"blades": (10, 80), "stems": (2, 20), "petals": (3, 40), "dew": (5, 150), "bokeh": (3, 25)}
+def _grass(canvas: np.ndarray, alpha: np.ndarray, rng: np.random.Generator, angle: float,
+           palette: np.ndarray, scale: float) -> None:
+    """A thin grass blade or seed stalk leaning with the others."""
+    _blade(canvas, alpha, rng, angle, palette, scale, widths=(2, 14), spread=8)
 
 
-def scene(rng: np.random.Generator, height: int = 960, width: int = 1280) -> np.ndarray:
+_DRAW = {"blades": _blade, "stems": _stem, "petals": _petal, "dew": _dew, "bokeh": _bokeh, "grass": _grass}
+_COUNTS = {"blades": (10, 80), "stems": (2, 20), "petals": (3, 40), "dew": (5, 150), "bokeh": (3, 25), "grass": (60, 260)}
+
+
+def _sky(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
+    """A pale sky over the top of a backdrop, brightest at the horizon: the bright, low-contrast
+    part of an outdoor photo that is not haze."""
+    height = image.shape[0]
+    horizon = rng.uniform(0.2, 0.7) * height
+    hsv = np.array([[[rng.uniform(95, 115), rng.uniform(30, 160), rng.uniform(190, 255)]]], np.uint8)
+    blue = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0].astype(np.float32) / 255
+    rows = np.arange(height, dtype=np.float32)[:, None, None]
+    sky = blue + (1 - blue) * 0.5 * np.clip(rows / horizon, 0, 1)  # paler towards the horizon
+    edge = np.clip((horizon - rows) / (0.03 * height) + 0.5, 0, 1)
+    return image * (1 - edge) + sky * edge
+
+
+def scene(rng: np.random.Generator, height: int = 960, width: int = 1280, grass: bool = False) -> np.ndarray:
     """(H, W, 3) uint8 RGB: a backdrop and 2-4 layers of shapes, far layers more out of focus.
 
     The nearest layer is in focus four times in five (a photo has something sharp in it);
-    a little sensor noise is added as a camera would.
+    a little sensor noise is added as a camera would. With `grass`, every layer is dense thin
+    grass leaning one way in bright, pale colours, often under a sky: a field of it looks like
+    rain to a model that has not seen one clean, and its pale colours like haze.
     """
     palette = _palette(rng, int(rng.integers(3, 7)))
+    if grass:
+        palette = np.clip(palette * rng.uniform(0.4, 0.8) + rng.uniform(0.25, 0.55), 0, 1)
     image = _background(rng, height, width, palette)
+    if grass and rng.random() < 0.6:
+        image = _sky(rng, image)
     angle = rng.normal(0, 20) if rng.random() < 0.7 else rng.uniform(-90, 90)  # grass mostly stands upright
     layers = int(rng.integers(2, 5))
     for depth in range(layers):
-        kind = LAYER_KINDS[int(rng.integers(len(LAYER_KINDS)))] if depth else "blades"
+        kind = "grass" if grass else LAYER_KINDS[int(rng.integers(len(LAYER_KINDS)))] if depth else "blades"
         canvas, alpha = np.zeros_like(image), np.zeros((height, width), np.float32)
         scale = (height / 960) * rng.uniform(0.5, 1.5) * (0.6 + 0.4 * depth / max(1, layers - 1))
         low, high = _COUNTS[kind]
@@ -161,6 +186,9 @@ def scene(rng: np.random.Generator, height: int = 960, width: int = 1280) -> np.
     return np.rint(np.clip(image, 0, 1) * 255).astype(np.uint8)
 
 
-def scenes(count: int, seed: int, height: int = 960, width: int = 1280) -> list[np.ndarray]:
-    """`count` scenes; scene i depends only on (seed, i)."""
-    return [scene(np.random.default_rng([seed, 7919, index]), height, width) for index in range(count)]
+def scenes(count: int, seed: int, height: int = 960, width: int = 1280, grass: float = 0.0) -> list[np.ndarray]:
+    """`count` scenes, a `grass` share of them dense grass; scene i depends only on (seed, i, grass)."""
+    def draw(index: int) -> np.ndarray:
+        dense = grass > 0 and np.random.default_rng([seed, 104729, index]).random() < grass
+        return scene(np.random.default_rng([seed, 7919, index]), height, width, grass=dense)
+    return [draw(index) for index in range(count)]

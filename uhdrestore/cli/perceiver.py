@@ -23,6 +23,9 @@ def train_perceiver(
     scenes: Annotated[int, typer.Option(
         min=0, help="Procedural clean scenes (grass, stems, petals, dew) drawn beside the photos; 0: photos only.")
     ] = 24,
+    scene_grass: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Share of the --scenes that are dense, pale grass (a clean look that is easily "
+                               "taken for rain).")] = 0.0,
     steps: Annotated[int, typer.Option(min=1, help="Optimisation steps.")] = 3000,
     batch_size: Annotated[int, typer.Option(min=1, help="Examples per step.")] = 64,
     lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, cosine).")] = 2e-3,
@@ -51,7 +54,7 @@ def train_perceiver(
     with errors(console):
         try:
             settings = PerceiverTraining(
-                examples=examples, validation_examples=validation_examples, scenes=scenes, steps=steps, batch_size=batch_size,
+                examples=examples, validation_examples=validation_examples, scenes=scenes, scene_grass=scene_grass, steps=steps, batch_size=batch_size,
                 learning_rate=lr, seed=seed, holdout=tuple(name for name in holdout.split(",") if name),
                 restorer=None if restorer == "none" else restorer)
         except ValueError as error:

@@ -76,6 +76,10 @@ def train(
         rich_help_panel=DATA_PANEL,
         help="Procedural clean scenes (grass, stems, petals, dew) degraded beside the photos, a third of the "
              "training crops; 0: photos only.")] = 0,
+    scene_grass: Annotated[float, typer.Option(
+        rich_help_panel=DATA_PANEL,
+        help="Share of the --scenes that are dense, pale grass, which models without them take for rain "
+             "or haze.")] = 0.0,
     min_scale: Annotated[float, typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Training crops show the photo at a log-uniform scale in [MIN_SCALE, 1] (0.125: a 128-pixel "
@@ -203,7 +207,7 @@ def train(
                 review_ratio=review_ratio, review_decay=review_decay, memory_size=memory_size,
                 spn_weight=spn_weight, spn_features=spn_features, quality_loss=quality_loss, perceiver=perceiver,
                 severity=(low, high), clean_fraction=clean_fraction,
-                min_scale=min_scale, scenes=scenes, jpeg_after=jpeg_after,
+                min_scale=min_scale, scenes=scenes, scene_grass=scene_grass, jpeg_after=jpeg_after,
                 holdout=tuple(name for name in holdout.split(",") if name), val_every=val_every,
                 checkpoint_every=checkpoint_every, seed=seed)
             if smoke:

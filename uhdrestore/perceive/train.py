@@ -55,6 +55,7 @@ class PerceiverTraining:
     examples: int = 8000
     validation_examples: int = 800
     scenes: int = 24  # procedural clean scenes drawn beside the training photos (not the validation ones)
+    scene_grass: float = 0.0  # share of those scenes that are dense, pale grass
     steps: int = 3000
     batch_size: int = 64
     learning_rate: float = 2e-3
@@ -69,6 +70,8 @@ class PerceiverTraining:
                 raise ValueError(f"{name} must be at least 1. Got {getattr(self, name)}")
         if self.scenes < 0:
             raise ValueError(f"scenes must be 0 or more. Got {self.scenes}")
+        if not 0 <= self.scene_grass <= 1:
+            raise ValueError(f"scene grass must be in [0, 1]. Got {self.scene_grass}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be positive. Got {self.learning_rate}")
 
@@ -166,9 +169,11 @@ def train_perceiver(settings: PerceiverTraining, *, clean_dir: Path, run_dir: Pa
            "grid": [config.crop_rows, config.crop_cols], "version": EXAMPLES_VERSION}
     train_set = _cached_examples(
         run_dir / "examples-train.safetensors",
-        {**key, "photos": photos.train_names, "count": settings.examples, "scenes": settings.scenes},
+        {**key, "photos": photos.train_names, "count": settings.examples, "scenes": settings.scenes,
+         **({"scene_grass": settings.scene_grass} if settings.scene_grass else {})},
         lambda: generate(photos.train, config, count=settings.examples, seed=settings.seed, split=TRAIN_SPLIT,
-                         restorer=restorer, log=log, scenes=procedural_scenes(settings.scenes, settings.seed)))
+                         restorer=restorer, log=log,
+                         scenes=procedural_scenes(settings.scenes, settings.seed, grass=settings.scene_grass)))
     val_set = _cached_examples(
         run_dir / "examples-validation.safetensors",
         {**key, "photos": photos.val_names, "count": settings.validation_examples},

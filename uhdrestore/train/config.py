@@ -83,6 +83,7 @@ class TrainConfig:
     clean_fraction: float = 0.05  # share of synthetic samples left undegraded: clean photos must stay clean
     min_scale: float = 0.5  # training crops show the photo at a log-uniform scale in [min_scale, 1]
     scenes: int = 0  # procedural clean scenes (uhdrestore.scenes) degraded beside the photos; 0: photos only
+    scene_grass: float = 0.0  # share of those scenes that are dense, pale grass (uhdrestore.scenes)
     jpeg_after: float = 0.0  # share of degraded synthetic samples JPEG-compressed afterwards (q ~95-60)
     holdout: tuple[str, ...] = ()  # clean photos kept for validation (file names); empty: chosen by seed
     val_every: int = 250
@@ -119,6 +120,8 @@ class TrainConfig:
             raise ValueError(f"min scale must be in (0, 1]. Got {self.min_scale}")
         if self.scenes < 0:
             raise ValueError(f"scenes must be 0 or more. Got {self.scenes}")
+        if not 0 <= self.scene_grass <= 1:
+            raise ValueError(f"scene grass must be in [0, 1]. Got {self.scene_grass}")
         if not 0 <= self.jpeg_after <= 1:
             raise ValueError(f"jpeg after must be in [0, 1]. Got {self.jpeg_after}")
         low, high = self.severity

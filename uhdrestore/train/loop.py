@@ -217,8 +217,8 @@ def train(config: TrainConfig, *, clean_dir: Path | None, run_dir: Path, output_
     torch.manual_seed(config.seed)  # every rank builds the same initial network
 
     needs_photos = any(stage.path is None for stage in config.stages)
-    photos = CleanPhotos(clean_dir, holdout=config.holdout, seed=config.seed, scenes=config.scenes) if needs_photos and clean_dir \
-        else None
+    photos = CleanPhotos(clean_dir, holdout=config.holdout, seed=config.seed, scenes=config.scenes,
+                         scene_grass=config.scene_grass) if needs_photos and clean_dir else None
     given_sources = [make_stage(stage, config, photos) for stage in config.stages]
     given_samples = _Samples(config, given_sources, runtime.device)
     validation = {stage.name: given_samples.validation(index) for index, stage in enumerate(config.stages)}
