@@ -5,7 +5,9 @@ that thin bright lines are rain and small white dots are snow, and then flagged 
 meadow (bright grass blades) as rainy. These scenes put exactly such structures into
 clean training images, in random colours, directions and depths of field, so that
 rain and snow have to be told apart from them by how they look, not by their being thin
-and bright. Every scene is a pure function of its seed.
+and bright. Dense grass scenes (`scenes(..., grass=share)`) are fields of thin pale blades
+leaning one way, often under a sky: the look of both held-out photos, which models that had
+not seen it clean took for rain or haze. Every scene is a pure function of its seed.
 
 >>> scene(np.random.default_rng(0), 96, 128).shape
 (96, 128, 3)
@@ -134,7 +136,8 @@ def _grass(canvas: np.ndarray, alpha: np.ndarray, rng: np.random.Generator, angl
 
 
 _DRAW = {"blades": _blade, "stems": _stem, "petals": _petal, "dew": _dew, "bokeh": _bokeh, "grass": _grass}
-_COUNTS = {"blades": (10, 80), "stems": (2, 20), "petals": (3, 40), "dew": (5, 150), "bokeh": (3, 25), "grass": (60, 260)}
+_COUNTS = {"blades": (10, 80), "stems": (2, 20), "petals": (3, 40), "dew": (5, 150), "bokeh": (3, 25),
+           "grass": (60, 260)}
 
 
 def _sky(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:

@@ -54,7 +54,8 @@ def train_perceiver(
     with errors(console):
         try:
             settings = PerceiverTraining(
-                examples=examples, validation_examples=validation_examples, scenes=scenes, scene_grass=scene_grass, steps=steps, batch_size=batch_size,
+                examples=examples, validation_examples=validation_examples, scenes=scenes, scene_grass=scene_grass,
+                steps=steps, batch_size=batch_size,
                 learning_rate=lr, seed=seed, holdout=tuple(name for name in holdout.split(",") if name),
                 restorer=None if restorer == "none" else restorer)
         except ValueError as error:

@@ -217,13 +217,14 @@ def train_perceiver(settings: PerceiverTraining, *, clean_dir: Path, run_dir: Pa
 
 def _model_card(settings: PerceiverTraining, photos: CleanPhotos, scores: Scores, command: str) -> str:
     f1 = ", ".join(f"{kind} {value:.3f}" for kind, value in scores.kind_f1.items())
+    grass = f", {settings.scene_grass:.0%} of them dense grass" if settings.scene_grass else ""
     return "\n".join([
         "# uhdrestore degradation perceiver", "",
         "Detects rain, haze, noise, blur, snow and low light in a photo, with a severity and a quality tier",
         "(low, medium, high = clean). Use: `uhdrestore inspect PHOTO --perceiver THIS_FOLDER`.", "",
         f"- Command: `{command or 'uhdrestore train-perceiver'}`",
         (f"- Training photos: {', '.join(photos.train_names)}, and {settings.scenes} procedural scenes "
-         f"(uhdrestore.scenes); validation photos: {', '.join(photos.val_names)}."),
+         f"(uhdrestore.scenes{grass}); validation photos: {', '.join(photos.val_names)}."),
         f"- Settings: {json.dumps(asdict(settings))}",
         (f"- Validation ({scores.examples} generated examples of the held-out photos): per-kind F1 {f1}; "
          f"clean vs degraded accuracy {scores.clean_accuracy:.3f}; tier accuracy {scores.tier_accuracy:.3f}."),
