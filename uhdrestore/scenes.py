@@ -170,7 +170,10 @@ def scene(rng: np.random.Generator, height: int = 960, width: int = 1280, grass:
     angle = rng.normal(0, 20) if rng.random() < 0.7 else rng.uniform(-90, 90)  # grass mostly stands upright
     layers = int(rng.integers(2, 5))
     for depth in range(layers):
-        kind = "grass" if grass else LAYER_KINDS[int(rng.integers(len(LAYER_KINDS)))] if depth else "blades"
+        if grass:
+            kind = "grass"
+        else:  # the backmost layer is always blades, so every scene has a field to stand in
+            kind = LAYER_KINDS[int(rng.integers(len(LAYER_KINDS)))] if depth else "blades"
         canvas, alpha = np.zeros_like(image), np.zeros((height, width), np.float32)
         scale = (height / 960) * rng.uniform(0.5, 1.5) * (0.6 + 0.4 * depth / max(1, layers - 1))
         low, high = _COUNTS[kind]
