@@ -172,7 +172,7 @@ def scene(rng: np.random.Generator, height: int = 960, width: int = 1280, grass:
     for depth in range(layers):
         if grass:
             kind = "grass"
-        else:  # the backmost layer is always blades, so every scene has a field to stand in
+        else:  # the first (farthest) layer is always blades
             kind = LAYER_KINDS[int(rng.integers(len(LAYER_KINDS)))] if depth else "blades"
         canvas, alpha = np.zeros_like(image), np.zeros((height, width), np.float32)
         scale = (height / 960) * rng.uniform(0.5, 1.5) * (0.6 + 0.4 * depth / max(1, layers - 1))
