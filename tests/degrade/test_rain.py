@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import cv2
 import numpy as np
 import pytest
 
 from tests.conftest import synthetic_photo
-from uhdrestore.degrade.rain import RainLayer, RainParams, apply, sample, streaks
+from uhdrestore.degrade import params_from_dict, params_to_dict
+from uhdrestore.degrade.rain import STYLES, RainLayer, RainParams, apply, sample, streaks
 
 
 def rain(angle: float = 0.0, *, blend: str = "screen", veil: float = 0.0, seed: int = 1,
@@ -65,20 +69,82 @@ def test_the_veil_lifts_dark_pixels_towards_its_colour():
 
 def test_sampled_rain_grows_with_severity():
     for seed in range(10):
-        light, heavy = (sample(np.random.default_rng(seed), severity) for severity in (0.0, 1.0))
+        light, heavy = (sample(np.random.default_rng(seed), severity, style="streaks") for severity in (0.0, 1.0))
         assert light.veil == 0.0 < heavy.veil
         assert 1 <= len(light.layers) <= 3 and 1 <= len(heavy.layers) <= 3
         angles = [layer.angle for layer in heavy.layers]
         assert max(angles) - min(angles) <= 10  # a shared angle with a small jitter
         assert all(layer.width in (1, 2, 3) for layer in heavy.layers)
     light_mean = np.mean([sum(layer.brightness for layer in sample(np.random.default_rng(s), 0.0).layers)
-                          for s in range(10)])
+                          for s in range(20)])
     heavy_mean = np.mean([sum(layer.brightness for layer in sample(np.random.default_rng(s), 1.0).layers)
-                          for s in range(10)])
+                          for s in range(20)])
     assert heavy_mean > light_mean
 
 
+PHOTO = synthetic_photo(128, 160, seed=7)
+
+
+def contrast(image: np.ndarray) -> float:
+    return float(image.mean(axis=2).std())
+
+
+def test_veil_heavy_rain_is_a_bright_low_contrast_mist():
+    for seed in range(3):
+        streaky, veiled = (apply(PHOTO, sample(np.random.default_rng(seed), 0.5, style=style))
+                           for style in ("streaks", "veil_heavy"))
+        assert contrast(veiled) < 0.8 * contrast(streaky) and contrast(veiled) < 0.8 * contrast(PHOTO)
+        dark = PHOTO.mean(axis=2) < 0.25
+        assert veiled[dark].mean() > streaky[dark].mean() + 0.1  # dark pixels lifted towards the airlight
+
+
+def test_dense_long_rain_covers_more_with_longer_streaks():
+    for seed in range(3):
+        ordinary, dense = (sample(np.random.default_rng(seed), 0.5, style=style) for style in ("streaks", "dense_long"))
+        assert min(layer.length for layer in dense.layers) > max(layer.length for layer in ordinary.layers)
+        covered = [float((streaks(128, 160, params) > 0.15).mean()) for params in (ordinary, dense)]
+        assert covered[1] > 1.2 * covered[0]
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_every_style_grows_with_severity_and_repeats_with_its_seed(style):
+    for seed in range(3):
+        light, heavy = (sample(np.random.default_rng(seed), severity, style=style) for severity in (0.0, 1.0))
+        assert heavy.veil > light.veil
+        assert np.abs(apply(PHOTO, heavy) - PHOTO).mean() > np.abs(apply(PHOTO, light) - PHOTO).mean()
+        again = sample(np.random.default_rng(seed), 1.0, style=style)
+        assert again == heavy and np.array_equal(apply(PHOTO, again), apply(PHOTO, heavy))
+
+
+def test_about_a_third_of_sampled_rain_is_dense_long_or_veil_heavy():
+    drawn = [sample(np.random.default_rng(seed), 0.5) for seed in range(300)]
+    misty = np.mean([params.mist_blur > 0 for params in drawn])
+    long = np.mean([min(layer.length for layer in params.layers) > 40 for params in drawn])
+    assert 0.09 < misty < 0.22 and 0.09 < long < 0.22
+
+
+def test_the_veil_varies_in_sheets_without_moving_the_drops():
+    uniform, sheets = rain(veil=0.4), dataclasses.replace(rain(veil=0.4), veil_variation=0.8)
+    assert np.array_equal(streaks(96, 128, uniform), streaks(96, 128, sheets))
+    dry = dataclasses.replace(sheets, layers=(dataclasses.replace(sheets.layers[0], density=0.0),))
+    lifted = apply(np.zeros((96, 128, 3), np.float32), dry).mean(axis=2)  # the veil alone: 0.8 x strength
+    assert lifted.std() > 0.05 and lifted.max() > 0.45 > 0.2 > lifted.min()
+    assert abs(float(lifted.mean()) - 0.8 * 0.4) < 0.06
+
+
+def test_params_round_trip_and_old_params_keep_their_meaning():
+    params = sample(np.random.default_rng(3), 0.8, style="veil_heavy")
+    assert params_from_dict(json.loads(json.dumps(params_to_dict(params)))) == params
+    old = params_to_dict(rain(veil=0.3))
+    del old["mist_blur"], old["veil_variation"]  # written before these fields existed
+    assert np.array_equal(apply(PHOTO, params_from_dict(old)), apply(PHOTO, rain(veil=0.3)))
+
+
 def test_bad_params_are_rejected_with_their_value():
+    with pytest.raises(ValueError, match="'drizzle'"):
+        sample(np.random.default_rng(0), 0.5, style="drizzle")
+    with pytest.raises(ValueError, match="25"):
+        dataclasses.replace(rain(), mist_blur=25.0)
     with pytest.raises(ValueError, match="'multiply'"):
         rain(blend="multiply")
     with pytest.raises(ValueError, match="layers"):

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import cv2
 import numpy as np
 import pytest
 
-from uhdrestore.degrade.snow import SnowLayer, SnowParams, apply, sample
+from tests.conftest import synthetic_photo
+from uhdrestore.degrade import params_from_dict, params_to_dict
+from uhdrestore.degrade.snow import STYLES, SnowLayer, SnowParams, apply, sample
 
 DARK = np.full((96, 128, 3), 0.2, np.float32)
 
@@ -70,7 +75,64 @@ def test_sampled_snow_has_far_and_near_layers_and_a_growing_veil():
         assert sum(x.density for x in heavy.layers) > sum(x.density for x in light.layers)
 
 
+PHOTO = synthetic_photo(128, 160, seed=8)
+
+
+def test_sparkle_snow_is_small_speckles_everywhere():
+    params = sample(np.random.default_rng(0), 0.5, style="sparkle")
+    sparkly = apply(DARK, dataclasses.replace(params, cast=(1.0, 1.0, 1.0), veil=0.0))
+    count, median_area = blobs(DARK, sparkly)
+    assert count >= 100 and median_area <= 4  # many one-to-few-pixel glints
+    covered = (sparkly - DARK).mean(axis=2) > 0.15
+    rows, cols = np.nonzero(covered)
+    assert np.ptp(rows) > 0.8 * DARK.shape[0] and np.ptp(cols) > 0.8 * DARK.shape[1]  # everywhere
+
+
+def test_sparkle_snow_casts_a_tint_over_the_photo():
+    shifts = []
+    for seed in range(6):
+        tinted = apply(PHOTO, sample(np.random.default_rng(seed), 0.5, style="sparkle"))
+        red_minus_blue = tinted[..., 0].mean() - tinted[..., 2].mean()
+        shifts.append(red_minus_blue - (PHOTO[..., 0].mean() - PHOTO[..., 2].mean()))
+    assert all(abs(shift) > 0.02 for shift in shifts)  # bluish (negative) or warm (positive)
+
+
+def test_a_cast_scales_the_channels():
+    cast = dataclasses.replace(snow(layer(density=0.0)), cast=(0.9, 1.0, 1.1))
+    out = apply(DARK, cast)
+    assert np.allclose(out[0, 0], [0.18, 0.2, 0.22], atol=1e-6)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_every_style_grows_with_severity_and_repeats_with_its_seed(style):
+    for seed in range(3):
+        light, heavy = (sample(np.random.default_rng(seed), severity, style=style) for severity in (0.0, 1.0))
+        assert np.abs(apply(PHOTO, heavy) - PHOTO).mean() > np.abs(apply(PHOTO, light) - PHOTO).mean()
+        again = sample(np.random.default_rng(seed), 1.0, style=style)
+        assert again == heavy and np.array_equal(apply(PHOTO, again), apply(PHOTO, heavy))
+
+
+def test_about_a_third_of_sampled_snow_is_tinted_sparkle():
+    drawn = [sample(np.random.default_rng(seed), 0.5) for seed in range(300)]
+    # sparkle layers share one fall angle exactly; flake layers jitter theirs
+    sparkled = [params for params in drawn if params.layers[0].angle == params.layers[1].angle]
+    assert all(params.cast != (1.0, 1.0, 1.0) and params.layers[0].radius < 0.65 for params in sparkled)
+    assert 0.22 < len(sparkled) / len(drawn) < 0.38
+
+
+def test_params_round_trip_and_old_params_keep_their_meaning():
+    params = sample(np.random.default_rng(3), 0.8, style="sparkle")
+    assert params_from_dict(json.loads(json.dumps(params_to_dict(params)))) == params
+    old = params_to_dict(snow(layer(), veil=0.2))
+    del old["cast"]  # written before the field existed
+    assert np.array_equal(apply(PHOTO, params_from_dict(old)), apply(PHOTO, snow(layer(), veil=0.2)))
+
+
 def test_bad_params_are_rejected_with_their_value():
+    with pytest.raises(ValueError, match="'hail'"):
+        sample(np.random.default_rng(0), 0.5, style="hail")
+    with pytest.raises(ValueError, match="cast"):
+        dataclasses.replace(snow(layer()), cast=(2.0, 1.0, 1.0))
     with pytest.raises(ValueError, match="layers"):
         snow()
     with pytest.raises(ValueError, match="1.5"):

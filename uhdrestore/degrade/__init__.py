@@ -23,12 +23,13 @@ from . import blur, haze, jpeg, lowlight, noise, rain, snow
 from ._common import check_image, check_severity
 
 __all__ = ["KINDS", "parse_kind", "sample_params", "sample_chain", "apply_params", "degrade", "params_to_dict",
-           "blur", "haze", "jpeg", "lowlight", "noise", "rain", "snow"]
+           "params_from_dict", "blur", "haze", "jpeg", "lowlight", "noise", "rain", "snow"]
 
 KINDS: tuple[str, ...] = ("rain", "haze", "noise", "blur", "snow", "lowlight", "jpeg")
 
 _MODULES = {"rain": rain, "haze": haze, "noise": noise, "blur": blur, "snow": snow, "lowlight": lowlight,
             "jpeg": jpeg}
+_LAYERS = {"rain": rain.RainLayer, "snow": snow.SnowLayer}  # kinds whose `layers` field holds dataclasses
 _PARAMS = {"rain": rain.RainParams, "haze": haze.HazeParams, "noise": noise.NoiseParams, "blur": blur.BlurParams,
            "snow": snow.SnowParams, "lowlight": lowlight.LowLightParams, "jpeg": jpeg.JpegParams}
 
@@ -100,3 +101,28 @@ def params_to_dict(params: object) -> dict[str, Any]:
         if type(params) is cls:
             return {"kind": kind, **dataclasses.asdict(params)}
     raise ValueError(f"not degradation parameters: {type(params).__name__}")
+
+
+def params_from_dict(data: dict[str, Any]) -> object:
+    """The parameters `params_to_dict` wrote (also read back from JSON): lists become tuples again.
+
+    Fields added since the dict was written take their defaults, which reproduce the older
+    output. Raises ValueError for an unknown kind, an unknown or missing field, or a bad value.
+    """
+    if not isinstance(data, dict) or data.get("kind") not in _PARAMS:
+        raise ValueError(f"expected a dict with a 'kind' among {', '.join(KINDS)}, got {data!r}")
+    cls = _PARAMS[data["kind"]]
+    fields = {field.name for field in dataclasses.fields(cls)}
+    values = {name: value for name, value in data.items() if name != "kind"}
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        raise ValueError(f"unknown {data['kind']} parameters: {', '.join(unknown)}")
+    for name, value in values.items():
+        if name == "layers" and data["kind"] in _LAYERS:
+            values[name] = tuple(_LAYERS[data["kind"]](**layer) for layer in value)
+        elif isinstance(value, list):
+            values[name] = tuple(value)
+    try:
+        return cls(**values)
+    except TypeError as error:  # a required field is missing
+        raise ValueError(f"{data['kind']} parameters: {error}") from None

@@ -92,7 +92,12 @@ def apply(image: np.ndarray, params: BlurParams) -> np.ndarray:
 
 
 def sample(rng: np.random.Generator, severity: float) -> BlurParams:
-    """Motion (4-25 px), defocus (radius 1-8 px) or Gaussian (sigma 0.7-4 px) blur; size grows with severity."""
+    """Motion (4-25 px), defocus (radius 1-8 px) or Gaussian (sigma 0.7-4 px) blur; size grows with severity.
+
+    Motion paths run from straight lines (shake 0, 30% of motion samples: a panning or
+    object blur) through gentle curves (shake up to 0.5, 35%) to jittery camera-shake
+    trajectories that dwell and turn back (shake 0.5-1, 35%).
+    """
     severity = check_severity(severity)
     psf = KERNELS[int(rng.choice(3, p=[0.45, 0.3, 0.25]))]
     jitter = rng.uniform(0.8, 1.0)
@@ -100,5 +105,7 @@ def sample(rng: np.random.Generator, severity: float) -> BlurParams:
             "gaussian": lerp(severity, 0.7, 4.0)}[psf] * jitter
     aspect = 1.0 if rng.random() < 0.5 else rng.uniform(0.3, 1.0)
     angle = rng.uniform(-180.0, 180.0)
+    path = rng.random()
+    shake = 0.0 if path < 0.3 else rng.uniform(0.0, 0.5) if path < 0.65 else rng.uniform(0.5, 1.0)
     return BlurParams(psf=psf, size=float(size), aspect=float(aspect) if psf == "gaussian" else 1.0,
-                      angle=float(angle), shake=float(rng.uniform(0.0, 1.0)), seed=int(rng.integers(2**31)))
+                      angle=float(angle), shake=float(shake), seed=int(rng.integers(2**31)))

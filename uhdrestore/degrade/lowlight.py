@@ -1,8 +1,10 @@
-"""Low light: under-exposure, a darkening gamma, a colour cast, sensor noise and 8-bit quantisation.
+"""Low light: under-exposure, a darkening gamma, lost contrast, a colour cast, sensor noise, 8-bit levels.
 
-The order follows a camera: the scene is darkened (exposure · image^gamma · cast), then
+The order follows a camera: the scene is darkened (exposure · tone(image) · cast), then
 Poisson-Gaussian noise is added in that dark domain (so it is strong relative to the
-signal), and the result is optionally rounded to 8 bits, which crushes the shadows.
+signal), and the result is optionally rounded to 8 bits, which crushes the shadows. The
+tone curve is image^gamma, pulled towards mid grey by `contrast` (flare and a flat
+rendering in dim light), so a photo can come out dull and flat as well as dark.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ import numpy as np
 from . import noise
 from ._common import check_image, check_range, check_severity, finish, lerp
 
-__all__ = ["LowLightParams", "apply", "sample"]
+__all__ = ["LowLightParams", "STYLES", "darken", "apply", "sample"]
+
+STYLES = ("dark", "dull")  # the looks `sample` draws, with probabilities _STYLE_SHARES
+_STYLE_SHARES = (0.5, 0.5)
+_PIVOT = 0.5  # mid grey, the level `contrast` pulls the tone curve towards
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,7 @@ class LowLightParams:
     channel_correlation: float  # 0: independent noise per channel, 1: grey noise
     quantize: bool  # round to 8 bits at the end
     seed: int  # the noise realisation
+    contrast: float = 1.0  # tone curve pulled towards mid grey: 0.5 + contrast · (image^gamma − 0.5); 1: none
 
     def __post_init__(self) -> None:
         check_range("exposure", self.exposure, 1e-3, 1.0)
@@ -39,12 +46,16 @@ class LowLightParams:
         check_range("shot_gain", self.shot_gain, 0.0, 1.0)
         check_range("read_sigma", self.read_sigma, 0.0, 1.0)
         check_range("channel_correlation", self.channel_correlation, 0.0, 1.0)
+        check_range("contrast", self.contrast, 0.1, 1.0)
 
 
 def darken(image: np.ndarray, params: LowLightParams) -> np.ndarray:
-    """(H, W, 3) float32: the noiseless dark image, exposure · image^gamma · cast."""
+    """(H, W, 3) float32: the noiseless dark image, exposure · (0.5 + contrast · (image^gamma − 0.5)) · cast."""
     gains = np.float32(params.exposure) * np.asarray(params.cast, dtype=np.float32)
-    return (np.power(np.clip(image, 0.0, 1.0), np.float32(params.gamma)) * gains).astype(np.float32)
+    tone = np.power(np.clip(image, 0.0, 1.0), np.float32(params.gamma))
+    if params.contrast != 1.0:  # skipped at 1 so older parameters give bit-identical output
+        tone = np.float32(_PIVOT) + np.float32(params.contrast) * (tone - np.float32(_PIVOT))
+    return (tone * gains).astype(np.float32)
 
 
 def apply(image: np.ndarray, params: LowLightParams) -> np.ndarray:
@@ -59,19 +70,35 @@ def apply(image: np.ndarray, params: LowLightParams) -> np.ndarray:
     return finish(out)
 
 
-def sample(rng: np.random.Generator, severity: float) -> LowLightParams:
-    """Exposure about 0.5 (severity 0) down to 0.05 (severity 1), with stronger noise as it darkens."""
+def sample(rng: np.random.Generator, severity: float, *, style: str | None = None) -> LowLightParams:
+    """A dark or a dull capture, milder at severity 0, with stronger noise as it darkens.
+
+    `style` None draws it, half and half: "dark" (exposure about 0.5 at severity 0 down to
+    0.05 at 1, gamma 1 to 1.3-2.2, full contrast) or "dull" (exposure about 0.7 down to 0.3,
+    gamma about 1.4 up to 1.8, contrast 0.8 down to 0.5: a flat, washed-out, somewhat dark photo).
+    """
     severity = check_severity(severity)
-    exposure = math.exp(lerp(severity, math.log(0.5), math.log(0.05))) * rng.uniform(0.8, 1.25)
-    gamma = rng.uniform(1.0, lerp(severity, 1.3, 2.2))
+    if style is None:
+        style = STYLES[int(rng.choice(len(STYLES), p=_STYLE_SHARES))]
+    if style == "dark":
+        exposure = math.exp(lerp(severity, math.log(0.5), math.log(0.05))) * rng.uniform(0.8, 1.25)
+        exposure = float(np.clip(exposure, 0.05, 0.5))
+        gamma = rng.uniform(1.0, lerp(severity, 1.3, 2.2))
+        contrast = 1.0
+    elif style == "dull":
+        exposure = float(np.clip(lerp(severity, 0.7, 0.3) * rng.uniform(0.85, 1.15), 0.2, 0.8))
+        gamma = lerp(severity, 1.4, 1.8) * rng.uniform(0.9, 1.1)
+        contrast = float(np.clip(lerp(severity, 0.8, 0.5) * rng.uniform(0.9, 1.1), 0.3, 0.9))
+    else:
+        raise ValueError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
     cast = (1.0, 1.0, 1.0)
     if rng.random() < 0.5:  # a warm (tungsten) or cool (shade) cast, green roughly kept
         warmth = rng.uniform(-0.15, 0.15)
         cast = (1.0 + warmth, 1.0 + rng.uniform(-0.05, 0.05), 1.0 - warmth)
     return LowLightParams(
-        exposure=float(np.clip(exposure, 0.05, 0.5)), gamma=float(gamma),
+        exposure=exposure, gamma=float(gamma),
         cast=tuple(float(gain) for gain in cast),  # type: ignore[arg-type]
         shot_gain=float(lerp(severity, 0.0005, 0.01) * rng.uniform(0.5, 1.5)),
         read_sigma=float(lerp(severity, 0.002, 0.02) * rng.uniform(0.5, 1.5)),
         channel_correlation=float(0.0 if rng.random() < 0.6 else rng.uniform(0.2, 0.8)),
-        quantize=bool(rng.random() < 0.7), seed=int(rng.integers(2**31)))
+        quantize=bool(rng.random() < 0.7), seed=int(rng.integers(2**31)), contrast=contrast)
