@@ -5,6 +5,12 @@ and the degradation parameters come from a generator seeded with those numbers, 
 hard sample stored as an id is replayed bit-identically in a later stage, and a
 resumed run sees exactly the data it would have seen.
 
+Clean photos come from one or more folders, searched recursively; a photo's name is its path
+relative to its folder ("wikipedia/001.png"), which is what `--holdout` and `--holdout-list` name.
+With `jpeg_downscale` above 1, JPEG photos are shrunk by that factor (area interpolation) as they
+load: small published JPEGs carry compression blocks and sensor noise that a clean target must
+not teach, and shrinking averages them away.
+
 Paired dataset layout (`--stages rain=PATH`): PATH holds two sub-folders of images
 with matching file stems, the degraded one and the clean one, named `lq`/`gt`,
 `input`/`target`, or `degraded`/`clean` (detected in that order). If PATH/val holds
@@ -15,6 +21,7 @@ the same two sub-folders they are the validation split; otherwise every 10th pai
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,11 +35,13 @@ from .scenes import SCENE_SHARE
 from .scenes import scenes as procedural_scenes
 from .train.config import StageConfig, TrainConfig
 
-__all__ = ["CleanPhotos", "PairedStage", "SyntheticStage", "make_stage", "PAIRED_LAYOUTS"]
+__all__ = ["CleanPhotos", "PairedStage", "SyntheticStage", "make_stage", "read_holdout_list", "PAIRED_LAYOUTS"]
 
 PAIRED_LAYOUTS = (("lq", "gt"), ("input", "target"), ("degraded", "clean"))
 TRAIN, VALIDATION = 0, 1
 JPEG_AFTER_MAX_SEVERITY = 0.4  # --jpeg-after compresses at JPEG severity 0-0.4 (quality ~95 down to ~60)
+JPEG_SUFFIXES = (".jpg", ".jpeg")
+MIN_DOWNSCALED_SIDE = 128  # a JPEG whose short side would fall below this once downscaled adds too little: skipped
 
 
 def _rgb8(path: Path) -> np.ndarray:
@@ -44,6 +53,35 @@ def _rgb8(path: Path) -> np.ndarray:
 
 def _images(folder: Path) -> list[Path]:
     return sorted(path for path in folder.iterdir() if path.is_file() and is_image_file(path))
+
+
+def _images_below(folder: Path) -> list[Path]:
+    """Every image under `folder`, at any depth, in a fixed order; hidden files and folders skipped."""
+    return sorted(path for path in folder.rglob("*") if path.is_file() and is_image_file(path)
+                  and not any(part.startswith(".") for part in path.relative_to(folder).parts))
+
+
+def _shrunk(rgb: np.ndarray, factor: float) -> np.ndarray:
+    height, width = rgb.shape[:2]
+    size = (max(1, round(width / factor)), max(1, round(height / factor)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def read_holdout_list(path: Path) -> tuple[str, ...]:
+    """Photo names from a list file: the first tab- or comma-separated column of each line; blank
+    lines, `#` comments and a `path` header skipped (benchmarks/validation_photos.tsv is one)."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as error:
+        raise InputImageError(f"cannot read the holdout list {path}: {error.strerror or error}") from None
+    names = []
+    for line in lines:
+        name = line.replace(",", "\t").split("\t")[0].strip()
+        if name and not name.startswith("#") and name != "path":
+            names.append(name)
+    if not names:
+        raise InputImageError(f"the holdout list {path} names no photos")
+    return tuple(names)
 
 
 def _augment(patches: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
@@ -60,29 +98,63 @@ def _crop_box(rng: np.random.Generator, height: int, width: int, side: int) -> t
 class CleanPhotos:
     """The clean photos synthetic stages degrade, split once into training and validation photos."""
 
-    def __init__(self, folder: Path, *, holdout: tuple[str, ...], seed: int, scenes: int = 0,
-                 scene_grass: float = 0.0) -> None:
-        if not folder.is_dir():
-            raise InputImageError(f"clean photo folder not found: {folder}")
-        paths = _images(folder)
-        if len(paths) < 2:
-            raise InputImageError(f"need at least 2 clean photos in {folder} (one is held out for validation)")
-        names = [path.name for path in paths]
+    def __init__(self, folders: Path | Sequence[Path], *, holdout: tuple[str, ...], seed: int, scenes: int = 0,
+                 scene_grass: float = 0.0, jpeg_downscale: float = 1.0) -> None:
+        folders = [folders] if isinstance(folders, Path) else list(folders)
+        where = ", ".join(str(folder) for folder in folders)
+        by_name: dict[str, Path] = {}
+        for folder in folders:
+            if not folder.is_dir():
+                raise InputImageError(f"clean photo folder not found: {folder}")
+            for path in _images_below(folder):
+                by_name.setdefault(path.relative_to(folder).as_posix(), path)
+        if len(by_name) < 2:
+            raise InputImageError(f"need at least 2 clean photos in {where} (one is held out for validation)")
         if holdout:
-            unknown = sorted(set(holdout) - set(names))
+            unknown = sorted(set(holdout) - set(by_name))
             if unknown:
-                raise InputImageError(f"held-out photos not found in {folder}: {', '.join(unknown)}")
+                shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+                raise InputImageError(f"held-out photos not found in {where}: {shown}")
             held = set(holdout)
         else:
-            count = max(1, round(0.15 * len(paths)))
+            names = list(by_name)
+            count = max(1, round(0.15 * len(names)))
             held = {names[i] for i in np.random.default_rng(seed).permutation(len(names))[:count]}
-        if len(held) == len(names):
+        if len(held) == len(by_name):
             raise InputImageError("every clean photo is held out: keep at least one for training")
-        self.train_names = [name for name in names if name not in held]
-        self.val_names = [name for name in names if name in held]
-        self.train = [_rgb8(folder / name) for name in self.train_names]
-        self.val = [_rgb8(folder / name) for name in self.val_names]
+        self.folders, self.jpeg_downscale = folders, jpeg_downscale
+        self.train_names, self.train = self._load([name for name in by_name if name not in held], by_name)
+        self.val_names, self.val = self._load([name for name in by_name if name in held], by_name)
+        if not self.train:
+            raise InputImageError(f"no clean photo in {where} is large enough to train on")
         self.scenes = procedural_scenes(scenes, seed, grass=scene_grass)  # extra training content; never validated on
+
+
+    def describe(self) -> str:
+        """Where the photos came from, for the model card: names when few, counts by folder when many."""
+        def listing(names: list[str]) -> str:
+            if len(names) <= 20:
+                return ", ".join(names)
+            folders: dict[str, int] = {}
+            for name in names:
+                top = name.split("/")[0] if "/" in name else "."
+                folders[top] = folders.get(top, 0) + 1
+            return f"{len(names)} photos (" + ", ".join(f"{folder}/: {count}" for folder, count in folders.items()) + ")"
+        return (f"clean photos from {', '.join(str(folder) for folder in self.folders)} (training: "
+                f"{listing(self.train_names)}; validation: {listing(self.val_names)})")
+
+    def _load(self, names: list[str], paths: dict[str, Path]) -> tuple[list[str], list[np.ndarray]]:
+        """The photos as uint8 RGB, JPEGs shrunk by jpeg_downscale; JPEGs left too small are dropped."""
+        kept, photos = [], []
+        for name in names:
+            rgb = _rgb8(paths[name])
+            if self.jpeg_downscale > 1 and paths[name].suffix.lower() in JPEG_SUFFIXES:
+                if min(rgb.shape[:2]) / self.jpeg_downscale < MIN_DOWNSCALED_SIDE:
+                    continue
+                rgb = _shrunk(rgb, self.jpeg_downscale)
+            kept.append(name)
+            photos.append(rgb)
+        return kept, photos
 
 
 @dataclass
@@ -106,6 +178,8 @@ class SyntheticStage:
             pool = self.photos.scenes
         side = self.config.view_side(rng) if split == TRAIN else self.config.val_patch_size
         photo = pool[int(rng.integers(len(pool)))]
+        if split == TRAIN:  # a view never larger than its photo: an enlarged clean target would be soft
+            side = max(self.config.patch_size, min(side, min(photo.shape[:2]) // 8 * 8))
         # Log-uniform in [min_scale, 1]: photos come in all resolutions, and a small scale shows the
         # network (and its whole-image context) as much of the scene as `fix` sees of a whole photo.
         scale = float(np.exp(rng.uniform(np.log(self.config.min_scale), 0.0)))
@@ -122,12 +196,34 @@ class SyntheticStage:
         else:
             severity = float(rng.uniform(low, high))
             if rng.random() < self.config.clean_fraction:  # teach the model to leave clean photos alone
+                if self.config.keep_changes and rng.random() < self.config.keep_changes:
+                    clean = harmless_change(clean, rng)
                 return clean, clean
         degraded = degrade(clean, self.stage.kind, rng, severity)
         if self.config.jpeg_after and split == TRAIN and rng.random() < self.config.jpeg_after:
             # Photos are saved as JPEG after they were rained on, hazed or shot in the dark.
             degraded = degrade(degraded, "jpeg", rng, float(rng.uniform(0.0, JPEG_AFTER_MAX_SEVERITY)))
         return degraded, clean
+
+
+def harmless_change(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A change a photo may carry that is not damage to undo: JPEG compression (quality 40-95), a
+    white balance or saturation grade, or light sharpening, one or two of them. Trained as input
+    and target alike (`--keep-changes`), so the model learns to leave such photos as they are
+    instead of taking a warm grade for haze or JPEG blocks for noise."""
+    out = image
+    for change in rng.choice(3, size=int(rng.integers(1, 3)), replace=False):
+        if change == 0:
+            quality = float(np.interp(rng.uniform(40, 95), [10, 95], [1, 0]))  # JPEG severity of that quality
+            out = degrade(out, "jpeg", rng, quality)
+        elif change == 1:
+            gains = rng.uniform(0.88, 1.12, 3).astype(np.float32)
+            grey = out.mean(axis=2, keepdims=True)
+            out = (grey + (out - grey) * np.float32(rng.uniform(0.6, 1.4))) * gains
+        else:
+            soft = cv2.GaussianBlur(out, (0, 0), float(rng.uniform(0.8, 2.0)))
+            out = out + np.float32(rng.uniform(0.2, 0.8)) * (out - soft)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
 class PairedStage:

@@ -155,3 +155,65 @@ def test_view_max_draws_views_of_several_sizes_each_replayed_identically(tmp_pat
     assert {fixed.sample(i)[0].shape[0] for i in range(10)} == {48}
     with pytest.raises(ValueError, match="view max"):
         config(view_size=48, view_max=40)
+
+
+def test_clean_photos_come_from_several_folders_at_any_depth(tmp_path):
+    write_photos(tmp_path / "photos" / "people", count=2)
+    write_photos(tmp_path / "photos" / "streets" / "night", count=2)
+    write_photos(tmp_path / "nature", count=2)
+    (tmp_path / "photos" / ".cache").mkdir()
+    write_photos(tmp_path / "photos" / ".cache", count=1)  # hidden: not a photo to train on
+    photos = CleanPhotos([tmp_path / "photos", tmp_path / "nature"], seed=0,
+                         holdout=("people/photo1.png", "streets/night/photo0.png"))
+    assert photos.val_names == ["people/photo1.png", "streets/night/photo0.png"]
+    assert sorted(photos.train_names) == ["people/photo0.png", "photo0.png", "photo1.png",
+                                          "streets/night/photo1.png"]
+    assert "validation: people/photo1.png" in photos.describe()
+    with pytest.raises(InputImageError, match="not found.*photo9.png"):
+        CleanPhotos([tmp_path / "photos"], seed=0, holdout=("people/photo9.png",))
+
+
+def test_holdout_list_reads_the_first_column_and_skips_comments(tmp_path):
+    from uhdrestore.data import read_holdout_list
+
+    listing = tmp_path / "val.tsv"
+    listing.write_text("# chosen by looking\npath\tgroup\npeople/a.png\tpeople\n\nnight/b.jpg\tnight\n")
+    assert read_holdout_list(listing) == ("people/a.png", "night/b.jpg")
+    (tmp_path / "empty.tsv").write_text("# nothing\n")
+    with pytest.raises(InputImageError, match="names no photos"):
+        read_holdout_list(tmp_path / "empty.tsv")
+    with pytest.raises(InputImageError, match="cannot read"):
+        read_holdout_list(tmp_path / "missing.tsv")
+
+
+def test_jpeg_photos_are_shrunk_as_they_load_and_tiny_ones_dropped(tmp_path):
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    for name, size in (("big.jpg", (300, 400)), ("tiny.jpg", (200, 200)), ("lossless.png", (200, 200))):
+        write_image(folder / name, Image(rgb=from_float(synthetic_photo(*size, seed=1), np.uint8), alpha=None))
+    photos = CleanPhotos(folder, holdout=("lossless.png",), seed=0, jpeg_downscale=2.0)
+    assert photos.train_names == ["big.jpg"]  # tiny.jpg would be 100 px: too small to add anything
+    assert photos.train[0].shape == (150, 200, 3)
+    assert photos.val[0].shape == (200, 200, 3)  # PNG photos are not shrunk
+    assert CleanPhotos(folder, holdout=("lossless.png",), seed=0).train[0].shape == (300, 400, 3)
+
+
+def test_a_training_view_is_never_larger_than_its_photo(tmp_path):
+    photos = CleanPhotos(write_photos(tmp_path / "clean", size=(120, 160)), holdout=(), seed=0)
+    stage = make_stage(StageConfig.parse("noise"), config(view_size=48, view_max=256), photos)
+    sides = {stage.sample(i)[0].shape[0] for i in range(30)}
+    assert max(sides) <= 120 and min(sides) >= 48
+
+
+def test_keep_changes_trains_harmless_changes_as_their_own_target(tmp_path):
+    photos = CleanPhotos(write_photos(tmp_path / "clean"), holdout=(), seed=0)
+    stage = make_stage(StageConfig.parse("noise"), config(clean_fraction=0.99, keep_changes=1.0), photos)
+    plain = make_stage(StageConfig.parse("noise"), config(clean_fraction=0.99), photos)
+    changed = 0
+    for index in range(20):
+        degraded, clean = stage.sample(index)
+        assert np.array_equal(degraded, clean)  # the target keeps the change: nothing to undo
+        changed += not np.array_equal(clean, plain.sample(index)[1])
+    assert changed >= 15  # and the change is really there
+    with pytest.raises(ValueError, match="keep changes"):
+        config(keep_changes=1.5)

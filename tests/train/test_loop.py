@@ -192,3 +192,66 @@ def test_dark_channel_flag_chooses_the_context_the_model_is_built_with(tmp_path,
     assert result.exit_code == 0, result.output
     config = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
     assert config["context_dark"] is dark
+
+
+def test_the_sample_cache_changes_speed_only_not_results(tmp_path, clean):
+    config = small_config(iterations=6, view_size=48, view_max=64, pool_size=4)
+    cached = run(config, clean, tmp_path / "cached", cache_bytes=1 << 30)
+    uncached = run(config, clean, tmp_path / "uncached", cache_bytes=0)
+    for name in ("model.safetensors",):
+        a, b = (load_file(result.output_dir / name) for result in (cached, uncached))
+        assert all(torch.equal(a[key], b[key]) for key in a)
+
+
+def test_the_sample_cache_serves_revisits_without_synthesis(clean):
+    from uhdrestore.data import CleanPhotos, make_stage
+
+    config = small_config(view_size=48, view_max=64)
+    photos = CleanPhotos(clean, holdout=(), seed=0)
+    source = make_stage(config.stages[0], config, photos)
+    calls = []
+    original = source.sample
+    source.sample = lambda *args: calls.append(args) or original(*args)
+    samples = _Samples(config, [source], torch.device("cpu"), cache_bytes=1 << 30)
+    first = samples.tensors([(0, 1), (0, 2)])
+    again = samples.tensors([(0, 2), (0, 1)])
+    assert len(calls) == 2
+    assert torch.equal(first[0][0], again[0][1]) and torch.equal(first[2][1], again[2][0])
+    samples.forget(keep={(0, 2)})
+    samples.tensors([(0, 1), (0, 2)])
+    assert len(calls) == 3  # only the forgotten one is made again
+
+
+def test_a_checkpoint_from_before_newer_settings_still_resumes(tmp_path, clean):
+    config = small_config()
+    with pytest.raises(_Stopped):
+        run(config, clean, tmp_path / "old", stop_after=4)
+    from uhdrestore.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+
+    tensors, saved = load_checkpoint(tmp_path / "old" / CHECKPOINT_NAME)
+    for key in ("keep_changes", "jpeg_downscale"):  # written before these settings existed
+        del saved["config"][key]
+    save_checkpoint(tmp_path / "old", tensors, saved)
+    result = run(config, clean, tmp_path / "old", resume=True)
+    assert result.rows
+
+
+def test_export_writes_the_checkpointed_ema_model_of_an_unfinished_run(tmp_path, clean):
+    with pytest.raises(_Stopped):
+        run(small_config(), clean, tmp_path / "run", stop_after=6)
+    runner = CliRunner()
+    result = runner.invoke(app, ["export", str(tmp_path / "run"), "-o", str(tmp_path / "mid")])
+    assert result.exit_code == 0, result.output
+    assert "step 4" in result.stderr  # the last checkpoint, not the step the run was stopped at
+    from uhdrestore.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
+
+    tensors, _ = load_checkpoint(tmp_path / "run" / CHECKPOINT_NAME)
+    exported = load_file(tmp_path / "mid" / "model.safetensors")
+    assert all(torch.equal(exported[key], tensors[f"ema.{key}"]) for key in exported)
+    photo = tmp_path / "photo.png"
+    write_photos(tmp_path / "one", count=1)
+    fixed = runner.invoke(app, ["fix", str(tmp_path / "one" / "photo0.png"), "--model", str(tmp_path / "mid"),
+                                "-o", str(photo)])
+    assert fixed.exit_code == 0, fixed.output
+    missing = runner.invoke(app, ["export", str(tmp_path / "nothing")])
+    assert missing.exit_code == 4 and "no checkpoint" in missing.stderr

@@ -60,12 +60,24 @@ def train(
         help="Comma-separated stages in training order: a degradation (rain, haze, noise, blur, snow, lowlight, "
              "jpeg, or a mix like rain+haze) synthesised from --clean, or NAME=PATH for a paired dataset "
              "folder (PATH/lq + PATH/gt, see the README).")] = "rain,haze,noise",
-    clean: Annotated[Optional[Path], typer.Option(
-        rich_help_panel=DATA_PANEL, help="Folder of clean photos that synthetic stages degrade.",
-        show_default=False)] = None,
+    clean: Annotated[Optional[list[Path]], typer.Option(
+        rich_help_panel=DATA_PANEL,
+        help="Folder of clean photos that synthetic stages degrade, searched recursively; repeat for several "
+             "folders.", show_default=False)] = None,
     holdout: Annotated[str, typer.Option(
         rich_help_panel=DATA_PANEL,
-        help="Comma-separated clean photo file names kept for validation (default: ~15% chosen by --seed).")] = "",
+        help="Comma-separated clean photos kept for validation, as paths relative to their --clean folder "
+             "(default: ~15% chosen by --seed).")] = "",
+    holdout_list: Annotated[Optional[Path], typer.Option(
+        rich_help_panel=DATA_PANEL,
+        help="A file naming the validation photos, one per line (first tab- or comma-separated column; # "
+             "comments skipped), e.g. benchmarks/validation_photos.tsv; adds to --holdout.",
+        show_default=False)] = None,
+    jpeg_downscale: Annotated[float, typer.Option(
+        rich_help_panel=DATA_PANEL,
+        help="Shrink JPEG clean photos by this factor as they load (area interpolation), so their compression "
+             "blocks and sensor noise are not learned as clean; JPEGs left under 128 px are skipped "
+             "(1 = as they are).")] = 1.0,
     severity: Annotated[str, typer.Option(
         callback=_parse_severity, rich_help_panel=DATA_PANEL,
         help="Range LOW,HIGH in [0, 1] that synthetic severities are drawn from.")] = "0.1,1.0",
@@ -88,6 +100,11 @@ def train(
         rich_help_panel=DATA_PANEL,
         help="Share of degraded synthetic samples JPEG-compressed afterwards (quality ~95 to ~60), "
              "as real photos are saved.")] = 0.0,
+    keep_changes: Annotated[float, typer.Option(
+        rich_help_panel=DATA_PANEL,
+        help="Share of the clean samples (--clean-fraction) first given a change that is not damage (JPEG, a "
+             "colour grade, sharpening), kept in the target too: the model learns to leave such photos alone.")
+    ] = 0.0,
     schedule: Annotated[Schedule, typer.Option(
         rich_help_panel=REVIEW_PANEL,
         help="review (replay hard samples of earlier stages), sequential (no replay) or joint (all stages "
@@ -168,6 +185,10 @@ def train(
         show_default=False)] = None,
     checkpoint_every: Annotated[int, typer.Option(
         rich_help_panel=RUN_PANEL, help="Steps between checkpoints (also written at every stage end).")] = 250,
+    cache_gb: Annotated[float, typer.Option(
+        rich_help_panel=RUN_PANEL,
+        help="Memory for synthesised samples kept for their next visit (speed only; results do not "
+             "depend on it; 0 = synthesise every visit).")] = 4.0,
     resume: Annotated[bool, typer.Option(
         "--resume", rich_help_panel=RUN_PANEL, help="Continue from RUN_DIR's checkpoint (same command).")
     ] = False,
@@ -183,6 +204,7 @@ def train(
 
     Prints the stage-by-task matrix (validation PSNR / SSIM after each stage) at the end and writes a model folder that `uhdrestore fix --model DIR` uses. Under torchrun it trains data-parallel: `torchrun --nproc_per_node 2 -m uhdrestore train ...`.
     """  # noqa: E501  (one paragraph, so --help wraps it to the terminal)
+    from ..data import read_holdout_list
     from ..errors import UhdRestoreError
     from ..models import PRESETS
     from ..runtime import Runtime, resolve_runtime
@@ -195,6 +217,9 @@ def train(
     with errors(console):
         import torch
 
+        if cache_gb < 0:
+            raise typer.BadParameter(f"--cache-gb must be 0 or more. Got {cache_gb}")
+        holdout_names = read_holdout_list(holdout_list) if holdout_list else ()
         try:
             low, high = (float(part) for part in severity.split(","))
             model = dataclasses.replace(PRESETS[preset.value], context_dark=dark_channel)
@@ -208,7 +233,8 @@ def train(
                 spn_weight=spn_weight, spn_features=spn_features, quality_loss=quality_loss, perceiver=perceiver,
                 severity=(low, high), clean_fraction=clean_fraction,
                 min_scale=min_scale, scenes=scenes, scene_grass=scene_grass, jpeg_after=jpeg_after,
-                holdout=tuple(name for name in holdout.split(",") if name), val_every=val_every,
+                keep_changes=keep_changes, jpeg_downscale=jpeg_downscale,
+                holdout=tuple(name for name in holdout.split(",") if name) + holdout_names, val_every=val_every,
                 checkpoint_every=checkpoint_every, seed=seed)
             if smoke:
                 settings.update(model=SMOKE_MODEL, iterations=12, batch_size=4, patch_size=32, pool_size=16,
@@ -231,7 +257,7 @@ def train(
             with _TrainingDisplay(console, config) as display:
                 result = run_training(config, clean_dir=clean, run_dir=run_dir, output_dir=output or run_dir / "model",
                                       runtime=runtime, dist=dist, resume=resume, command=command,
-                                      on_event=display.update)
+                                      on_event=display.update, cache_bytes=int(cache_gb * (1 << 30)))
         finally:
             dist.cleanup()
         if not dist.is_main:
@@ -271,7 +297,10 @@ class _TrainingDisplay:
     def update(self, event: dict[str, Any]) -> None:
         kind = event["event"]
         if kind == "start" and event["photos"]:
-            self.progress.console.print(f"validation photos: {', '.join(event['photos']['validation'])}")
+            names = event["photos"]["validation"]
+            shown = ", ".join(names) if len(names) <= 20 else f"{len(names)} photos ({', '.join(names[:3])}, ...)"
+            self.progress.console.print(f"training photos: {len(event['photos']['train'])}; validation photos: "
+                                        f"{shown}")
         elif kind == "spn":
             self.progress.console.print(f"feature space (SPN, quality loss): {event['features']}")
         elif kind == "resumed":

@@ -85,6 +85,9 @@ class TrainConfig:
     scenes: int = 0  # procedural clean scenes (uhdrestore.scenes) degraded beside the photos; 0: photos only
     scene_grass: float = 0.0  # share of those scenes that are dense, pale grass (uhdrestore.scenes)
     jpeg_after: float = 0.0  # share of degraded synthetic samples JPEG-compressed afterwards (q ~95-60)
+    keep_changes: float = 0.0  # share of the clean samples first given a harmless change (JPEG, colour grade,
+    # sharpening; data.harmless_change) that the target keeps too: do no harm to what is not damage
+    jpeg_downscale: float = 1.0  # JPEG clean photos are shrunk by this factor as they load (data.CleanPhotos)
     holdout: tuple[str, ...] = ()  # clean photos kept for validation (file names); empty: chosen by seed
     val_every: int = 250
     checkpoint_every: int = 250
@@ -124,6 +127,10 @@ class TrainConfig:
             raise ValueError(f"scene grass must be in [0, 1]. Got {self.scene_grass}")
         if not 0 <= self.jpeg_after <= 1:
             raise ValueError(f"jpeg after must be in [0, 1]. Got {self.jpeg_after}")
+        if not 0 <= self.keep_changes <= 1:
+            raise ValueError(f"keep changes must be in [0, 1]. Got {self.keep_changes}")
+        if not 1 <= self.jpeg_downscale <= 8:
+            raise ValueError(f"jpeg downscale must be in [1, 8]. Got {self.jpeg_downscale}")
         low, high = self.severity
         if not 0 <= low <= high <= 1:
             raise ValueError(f"severity range must satisfy 0 <= low <= high <= 1. Got {self.severity}")

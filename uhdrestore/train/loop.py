@@ -20,7 +20,7 @@ import copy
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +49,8 @@ __all__ = ["TrainResult", "train"]
 LOG_EVERY = 10  # iterations between "train" lines in metrics.jsonl
 QUALITY_LAG = 1000  # steps the quality loss's weaker copy of the model trails by (SPN's longest lag)
 Event = Callable[[dict[str, Any]], None]
+DEFAULT_CACHE_BYTES = 4 << 30  # synthesised samples kept for their next visit (train --cache-gb)
+ADDED_SETTINGS = {"keep_changes": 0.0, "jpeg_downscale": 1.0}  # TrainConfig fields newer than some checkpoints
 
 
 @dataclass
@@ -75,11 +77,20 @@ class _State:
 
 
 class _Samples:
-    """Batches of (degraded, clean) tensors from the stages, by (stage, sample id)."""
+    """Batches of (degraded, clean) tensors from the stages, by (stage, sample id).
 
-    def __init__(self, config: TrainConfig, sources: list[Any], device: torch.device) -> None:
+    A stage's pool is a fixed set of ids, each visited every epoch, and a sample is a pure
+    function of its id: so each one's patches and thumbnail are synthesised once and kept
+    (exact float32 copies, up to `cache_bytes`), and later visits cost no synthesis at all.
+    """
+
+    def __init__(self, config: TrainConfig, sources: list[Any], device: torch.device,
+                 cache_bytes: int = 0) -> None:
         self.config, self.sources, self.device = config, sources, device
         self._permutations: dict[tuple[int, int], np.ndarray] = {}
+        self.cache_bytes = cache_bytes
+        self._cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, torch.Tensor | None]] = {}
+        self._cached_bytes = 0
 
     def pool_ids(self, stage: int, start: int, count: int) -> list[int]:
         """Ids at positions start.. of the stage's pool, reshuffled every epoch."""
@@ -99,20 +110,38 @@ class _Samples:
         """(B, 3, P, P) degraded and clean patches, channels-last, on the device, and the (B, 6 or 7, S, S)
         thumbnails of the degraded views they are the centre of (None when the view is the patch).
         Views may differ in size (--view-max), so each is cut and thumbnailed on its own."""
-        side = self.config.patch_size
-        with_views = max(self.config.train_view, self.config.view_max) > side
-        degraded, clean, thumbs = [], [], []
-        for stage, sample_id in plan:
-            view, target = self.sources[stage].sample(sample_id, TRAIN)
-            top, left = (view.shape[0] - side) // 2, (view.shape[1] - side) // 2
-            degraded.append(view[top:top + side, left:left + side])
-            clean.append(target[top:top + side, left:left + side])
-            if with_views:
-                view_tensor = torch.from_numpy(view).permute(2, 0, 1)[None]
-                thumbs.append(thumbnail(view_tensor, self.config.model.context_size, self.config.model.context_dark))
+        with_views = max(self.config.train_view, self.config.view_max) > self.config.patch_size
+        degraded, clean, thumbs = zip(*(self._sample(stage, sample_id, with_views) for stage, sample_id in plan))
         degraded, clean = (torch.from_numpy(np.stack(patches)).permute(0, 3, 1, 2).to(
             self.device, memory_format=torch.channels_last) for patches in (degraded, clean))
         return degraded, clean, torch.cat(thumbs).to(self.device) if with_views else None
+
+    def _sample(self, stage: int, sample_id: int, with_views: bool
+                ) -> tuple[np.ndarray, np.ndarray, torch.Tensor | None]:
+        """One sample's degraded and clean patches and its view's thumbnail, from the cache if there."""
+        key = (stage, sample_id)
+        if key in self._cache:
+            return self._cache[key]
+        side = self.config.patch_size
+        view, target = self.sources[stage].sample(sample_id, TRAIN)
+        top, left = (view.shape[0] - side) // 2, (view.shape[1] - side) // 2
+        thumb = None
+        if with_views:
+            view_tensor = torch.from_numpy(view).permute(2, 0, 1)[None]
+            thumb = thumbnail(view_tensor, self.config.model.context_size, self.config.model.context_dark)
+        sample = (view[top:top + side, left:left + side].copy(), target[top:top + side, left:left + side].copy(),
+                  thumb)
+        size = sample[0].nbytes * 2 + (thumb.numel() * thumb.element_size() if thumb is not None else 0)
+        if self._cached_bytes + size <= self.cache_bytes:
+            self._cache[key] = sample
+            self._cached_bytes += size
+        return sample
+
+    def forget(self, keep: set[tuple[int, int]]) -> None:
+        """Drop cached samples, except the (stage, id) pairs in `keep` (the review memory's)."""
+        self._cache = {key: value for key, value in self._cache.items() if key in keep}
+        self._cached_bytes = sum(value[0].nbytes * 2 + (value[2].numel() * value[2].element_size()
+                                 if value[2] is not None else 0) for value in self._cache.values())
 
     def validation(self, stage: int) -> tuple[torch.Tensor, torch.Tensor]:
         pairs = [self.sources[stage].sample(index, VALIDATION) for index in range(self.config.val_size)]
@@ -200,13 +229,17 @@ class _Log:
                 handle.write(json.dumps(record) + "\n")
 
 
-def train(config: TrainConfig, *, clean_dir: Path | None, run_dir: Path, output_dir: Path, runtime: Runtime,
-          dist: Distributed, resume: bool = False, command: str = "", on_event: Event | None = None,
-          stop_after: int | None = None) -> TrainResult:
+def train(config: TrainConfig, *, clean_dir: Path | Sequence[Path] | None, run_dir: Path, output_dir: Path,
+          runtime: Runtime, dist: Distributed, resume: bool = False, command: str = "",
+          on_event: Event | None = None, stop_after: int | None = None,
+          cache_bytes: int = DEFAULT_CACHE_BYTES) -> TrainResult:
     """Run (or resume) a training run; returns the exported model folder and the matrix.
 
+    `clean_dir` is one folder of clean photos or several (searched recursively).
     `on_event` receives progress events (dicts with an "event" key) for a display;
-    `stop_after` ends the run after that many global steps, as a kill would (for tests).
+    `stop_after` ends the run after that many global steps, as a kill would (for tests);
+    `cache_bytes` bounds the synthesised samples kept for their next visit (results do not
+    depend on it, only speed).
     Raises UhdRestoreError subclasses for missing data, bad checkpoints and unwritable output.
     """
     emit = on_event or (lambda event: None)
@@ -218,7 +251,8 @@ def train(config: TrainConfig, *, clean_dir: Path | None, run_dir: Path, output_
 
     needs_photos = any(stage.path is None for stage in config.stages)
     photos = CleanPhotos(clean_dir, holdout=config.holdout, seed=config.seed, scenes=config.scenes,
-                         scene_grass=config.scene_grass) if needs_photos and clean_dir else None
+                         scene_grass=config.scene_grass, jpeg_downscale=config.jpeg_downscale
+                         ) if needs_photos and clean_dir else None
     given_sources = [make_stage(stage, config, photos) for stage in config.stages]
     given_samples = _Samples(config, given_sources, runtime.device)
     validation = {stage.name: given_samples.validation(index) for index, stage in enumerate(config.stages)}
@@ -232,7 +266,7 @@ def train(config: TrainConfig, *, clean_dir: Path | None, run_dir: Path, output_
         order.sort(key=lambda index: perceived[config.stages[index].name])
     stages = [config.stages[index] for index in order]
     tasks = [stage.name for stage in stages]
-    samples = _Samples(config, [given_sources[index] for index in order], runtime.device)
+    samples = _Samples(config, [given_sources[index] for index in order], runtime.device, cache_bytes)
     emit({"event": "start", "tasks": tasks, "inputs": inputs,
           "photos": None if photos is None else {"train": photos.train_names, "validation": photos.val_names}})
 
@@ -263,8 +297,12 @@ def train(config: TrainConfig, *, clean_dir: Path | None, run_dir: Path, output_
     if resume:
         tensors, saved = load_checkpoint(checkpoint_path)
         current = json.loads(json.dumps(config.to_dict()))  # tuples become lists, as in the saved JSON
-        if saved["config"] != current:
-            changed = sorted(key for key, value in current.items() if saved["config"].get(key) != value)
+        # Settings added since the checkpoint was written read as their defaults, so older runs resume.
+        defaults = {key: value for key, value in current.items() if key in ADDED_SETTINGS
+                    and value == ADDED_SETTINGS[key]}
+        if {**defaults, **saved["config"]} != current:
+            changed = sorted(key for key, value in current.items()
+                             if {**defaults, **saved["config"]}.get(key) != value)
             raise UhdRestoreError(f"cannot resume {checkpoint_path}: it was made with other settings "
                                   f"({', '.join(changed)}); run the same command with --resume")
         model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
@@ -366,6 +404,8 @@ def train(config: TrainConfig, *, clean_dir: Path | None, run_dir: Path, output_
             # End of the stage: keep its hard samples, record the matrix row, checkpoint.
             if config.schedule == "review":
                 state.memory.add(stage, *tracker.hardest(config.memory_size))
+                samples.forget({(task, sample_id) for task, (ids, _) in state.memory.stages.items()
+                                for sample_id in ids})
             tracker = LossFluctuation(config.pool_size)
             if dist.is_main:
                 scores = validate(len(stages) if config.schedule == "joint" else stage + 1)
@@ -380,8 +420,7 @@ def train(config: TrainConfig, *, clean_dir: Path | None, run_dir: Path, output_
     if dist.is_main:
         (run_dir / "matrix.json").write_text(json.dumps(matrix, indent=2))
         plot_validation(run_dir / "metrics.jsonl", run_dir / "validation.png")
-        data = (f"clean photos from {clean_dir} (training: {', '.join(photos.train_names)}; validation: "
-                f"{', '.join(photos.val_names)})" if photos else "paired datasets")
+        data = photos.describe() if photos else "paired datasets"
         budget = (f"{len(stages)} stages x {config.iterations} iterations, batch {config.batch_size}, "
                   f"patch {config.patch_size}, {state.seconds / 60:.1f} min on {runtime.describe()}")
         card = model_card(command=command, tasks=tasks, schedule=config.schedule, matrix=matrix,
