@@ -12,6 +12,7 @@ Exit codes (also listed in the README):
     5  DeviceError: out of device memory, or the requested device is unavailable
     6  OutputError: output exists, or cannot be written
   130  interrupted (Ctrl-C)
+  143  terminated (SIGTERM)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "WeightsError",
     "DeviceError",
     "DeviceMemoryError",
+    "NonFiniteOutputError",
     "OutputError",
 ]
 
@@ -44,6 +46,12 @@ class WeightsError(UhdRestoreError, OSError):
     exit_code = 4
 
 
+class NonFiniteOutputError(WeightsError):
+    """The network produced NaN or Inf, even in fp32: it overflows on this image."""
+
+    exit_code = 4
+
+
 class DeviceError(UhdRestoreError, RuntimeError):
     """The requested device or precision cannot be used here."""
 
@@ -57,6 +65,13 @@ class DeviceMemoryError(DeviceError, MemoryError):
 
 
 class OutputError(UhdRestoreError, OSError):
-    """The output exists (and --overwrite was not given) or cannot be written."""
+    """The output exists (and --overwrite was not given) or cannot be written.
+
+    `errno` is the OS error behind it (`errno.ENOSPC`, `errno.EACCES` ...), when there is one.
+    """
 
     exit_code = 6
+
+    def __init__(self, message: str, *, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno

@@ -7,12 +7,19 @@ every viewer and never rotated twice. Writes are atomic: a temporary file in
 the target folder, then `os.replace`. OpenCV cannot write 2-channel images, so
 gray+alpha is written as BGRA with the gray replicated (it reads back as RGB).
 Metadata a format cannot carry (BMP, TIFF in OpenCV 5.0) is dropped, not fatal.
+
+Before decoding, the header gives the size (images over `max_pixels` are refused, so a
+decompression bomb never allocates) and PNG/JPEG files are checked for truncation. Only
+regular files are read: a FIFO would block forever and /dev/zero would never end. Float
+images with NaN or Inf are refused; float images with values outside [0, 1] (HDR) are
+scaled into [0, 1] by `value_range` for processing and back afterwards, never clipped.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -24,10 +31,12 @@ import numpy.typing as npt
 
 from uhdrestore.atomic import atomic_path
 from uhdrestore.errors import InputImageError, OutputError
+from uhdrestore.imagefile import ImageFormatError, image_size, is_truncated
 
 __all__ = [
-    "SUPPORTED_EXTENSIONS", "ImageMetadata", "Image", "read_image", "write_image",
-    "to_float", "from_float", "map_rgb", "is_image_file", "exif_orientation", "apply_orientation",
+    "SUPPORTED_EXTENSIONS", "DEFAULT_MAX_PIXELS", "ImageMetadata", "Image", "read_image", "write_image",
+    "check_writable", "to_float", "from_float", "value_range", "map_rgb", "is_image_file", "exif_orientation",
+    "apply_orientation",
 ]  # fmt: skip
 
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
@@ -39,7 +48,9 @@ _FLOAT_CAPABLE = frozenset({".tif", ".tiff"})
 _DTYPE_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 _EXIF_PREFIX = b"Exif\x00\x00"
 _ORIENTATION_TAG = 0x0112
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Largest image read unless told otherwise: 16384 x 16384 (268 MP), about 2.7 GB of 8-bit input
+# and output; a 30000 x 30000 PNG of black (2.6 MB on disk, a decompression bomb) is refused.
+DEFAULT_MAX_PIXELS = 16384 * 16384
 
 
 @dataclass(frozen=True)
@@ -80,21 +91,49 @@ def is_image_file(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in SUPPORTED_EXTENSIONS
 
 
-def to_float(pixels: np.ndarray) -> np.ndarray:
-    """(H, W, C) uint8/uint16/float32 -> float32 in [0, 1]; the dtype sets the scale."""
+Span = tuple[float, float]  # (low, high): the values a float image is scaled from to fit [0, 1]
+
+
+def value_range(pixels: np.ndarray) -> Span | None:
+    """For a float32 image with values outside [0, 1] (HDR), the span to scale it from; else None.
+
+    The span always contains [0, 1], so an image that only overshoots keeps its black at 0.
+    """
+    if pixels.dtype != np.float32 or pixels.size == 0:
+        return None
+    low, high = float(pixels.min()), float(pixels.max())
+    if low >= 0.0 and high <= 1.0:
+        return None
+    return min(low, 0.0), max(high, 1.0)
+
+
+def to_float(pixels: np.ndarray, span: Span | None = None) -> np.ndarray:
+    """(H, W, C) uint8/uint16/float32 -> float32 in [0, 1]; the dtype sets the scale.
+
+    With `span` (from `value_range`), float32 values are mapped from [low, high] to [0, 1].
+    """
     if pixels.dtype == np.float32:
-        return pixels
+        if span is None:
+            return pixels
+        low, high = span
+        return (pixels - np.float32(low)) / np.float32(high - low)
     scale = _DTYPE_SCALE.get(pixels.dtype)
     if scale is None:
         raise ValueError(f"unsupported pixel dtype {pixels.dtype}")
     return pixels.astype(np.float32) / np.float32(scale)
 
 
-def from_float(pixels: np.ndarray, dtype: npt.DTypeLike) -> np.ndarray:
-    """float (H, W, C) -> dtype, clipped to [0, 1]; NaN becomes 0 so casts stay defined."""
+def from_float(pixels: np.ndarray, dtype: npt.DTypeLike, span: Span | None = None) -> np.ndarray:
+    """float (H, W, C) -> dtype, clipped to [0, 1]; NaN becomes 0 so casts stay defined.
+
+    With `span` (float32 only), [0, 1] is mapped back to [low, high], undoing `to_float`.
+    """
     target = np.dtype(dtype)
     clipped = np.clip(np.nan_to_num(pixels.astype(np.float32, copy=False), nan=0.0), 0.0, 1.0)
     if target == np.float32:
+        if span is not None:
+            low, high = span
+            clipped = clipped * np.float32(high - low) + np.float32(low)
         return clipped
     scale = _DTYPE_SCALE.get(target)
     if scale is None:
@@ -106,14 +145,16 @@ def map_rgb(image: Image, fn: Callable[[np.ndarray], np.ndarray]) -> Image:
     """Apply `fn` ((H, W, 3) float32 in [0, 1] -> same) to the colour of `image`.
 
     Grayscale is replicated to RGB and averaged back; alpha, metadata and bit depth are kept.
+    An HDR float image is scaled into [0, 1] by its `value_range` and back, not clipped.
     """
-    pixels = to_float(image.rgb)
+    span = value_range(image.rgb)
+    pixels = to_float(image.rgb, span)
     if image.is_gray:
         pixels = np.repeat(pixels, 3, axis=2)
     result = fn(np.ascontiguousarray(pixels))
     if image.is_gray:
         result = result.mean(axis=2, keepdims=True, dtype=np.float32)
-    return replace(image, rgb=from_float(result, image.rgb.dtype))
+    return replace(image, rgb=from_float(result, image.rgb.dtype, span))
 
 
 def _orientation_entry(chunk: bytes) -> tuple[int, str, int] | None:
@@ -165,40 +206,6 @@ def apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(transforms.get(orientation, transforms[1])(pixels))
 
 
-def _png_is_complete(data: bytes) -> bool:
-    """Walk the PNG chunks: a file cut before IEND can still decode partly."""
-    if not data.startswith(_PNG_SIGNATURE):
-        return False
-    position = len(_PNG_SIGNATURE)
-    while position + 8 <= len(data):
-        length, kind = struct.unpack_from(">I4s", data, position)
-        position += 12 + length
-        if kind == b"IEND":
-            return position <= len(data)
-    return False
-
-
-def _jpeg_is_complete(data: bytes) -> bool:
-    """Walk the JPEG markers to EOI: libjpeg pads a cut file with grey and only warns."""
-    position = 2 if data.startswith(b"\xff\xd8") else len(data)
-    while (position := data.find(b"\xff", position)) >= 0 and position + 1 < len(data):
-        marker = data[position + 1]
-        if marker == 0xD9:
-            return True
-        if marker in (0x00, 0x01, 0xFF) or 0xD0 <= marker <= 0xD7:  # stuffing, fill, RSTn
-            position += 1 if marker == 0xFF else 2
-        else:  # a segment: skip its body; scan data after SOS is walked byte-wise above
-            position += 2 + int.from_bytes(data[position + 2 : position + 4], "big")
-    return False
-
-
-def _is_truncated(path: Path) -> bool:
-    """True for a PNG or JPEG whose structure ends early; other formats fail in OpenCV."""
-    checks = {".png": _png_is_complete, ".jpg": _jpeg_is_complete, ".jpeg": _jpeg_is_complete}
-    check = checks.get(path.suffix.lower())
-    return check is not None and not check(path.read_bytes())
-
-
 @contextlib.contextmanager
 def _quiet_opencv() -> Iterator[None]:
     """Silence OpenCV's own log lines while decoding; our errors say what went wrong."""
@@ -231,8 +238,9 @@ def _split_channels(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         return pixels, None
     if channels == 2:
         return np.ascontiguousarray(pixels[..., :1]), np.ascontiguousarray(pixels[..., 1])
-    alpha = np.ascontiguousarray(pixels[..., 3]) if channels == 4 else None
-    return np.ascontiguousarray(pixels[..., 2::-1]), alpha
+    if channels == 4:
+        return cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGB), np.ascontiguousarray(pixels[..., 3])
+    return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB, dst=pixels), None  # in place: no second copy
 
 
 def _upright(
@@ -255,32 +263,71 @@ def _upright(
     return apply_orientation(rgb, orientation), alpha, kept
 
 
-def read_image(path: str | os.PathLike) -> Image:
-    """Decode an image file into RGB (or gray) pixels of its own bit depth, upright.
-
-    Raises `InputImageError` if the file is missing, a folder, of an unsupported
-    type or pixel depth, cannot be decoded, or is a truncated PNG/JPEG.
-    """
-    source = Path(path)
-    if not source.exists():
-        raise InputImageError(f"no such file: {source}")
-    if source.is_dir():
+def _check_source(source: Path) -> None:
+    """Refuse, before opening it, anything that is not a regular file with a supported extension."""
+    try:
+        info = source.stat()
+    except FileNotFoundError:
+        raise InputImageError(f"no such file: {source}") from None
+    except OSError as exc:
+        raise InputImageError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    if stat.S_ISDIR(info.st_mode):
         raise InputImageError(f"is a directory, not an image: {source}")
     if not is_image_file(source):
         raise InputImageError(f"unsupported image type: {source} (supported: {_SUPPORTED_TEXT})")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputImageError(f"not a regular file (a FIFO, device or socket): {source}")
+
+
+def _check_header(source: Path, max_pixels: int) -> None:
+    """Size limit and completeness, from the file's header and structure, before any decoding."""
     try:
-        pixels, metadata = _decode(source)
-        truncated = _is_truncated(source)
+        width, height = image_size(source)
+        truncated = is_truncated(source)
+    except ImageFormatError as exc:
+        raise InputImageError(f"cannot decode image: {source} ({exc})") from None
     except OSError as exc:
         raise InputImageError(f"cannot read {source}: {exc.strerror or exc}") from exc
-    if pixels is None or pixels.size == 0 or truncated:
+    if truncated:
+        raise InputImageError(f"cannot decode image: {source} (the file is cut short)")
+    if max_pixels and width * height > max_pixels:
+        raise InputImageError(
+            f"image too large: {source} is {width}x{height} ({width * height / 1e6:.0f} MP), over the "
+            f"limit of {max_pixels} pixels; if it is genuine, raise --max-pixels (0: no limit)")
+
+
+def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image:
+    """Decode an image file into RGB (or gray) pixels of its own bit depth, upright.
+
+    Raises `InputImageError` if the file is missing, a folder, not a regular file, of an
+    unsupported type or pixel depth, larger than `max_pixels` by its header (0: no limit),
+    truncated (PNG/JPEG) or undecodable, or a float image holding NaN or Inf.
+    """
+    source = Path(path)
+    _check_source(source)
+    _check_header(source, max_pixels)
+    try:
+        pixels, metadata = _decode(source)
+    except OSError as exc:
+        raise InputImageError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    if pixels is None or pixels.size == 0:
         raise InputImageError(f"cannot decode image: {source}")
     if pixels.dtype not in (np.uint8, np.uint16, np.float32):
         raise InputImageError(f"unsupported pixel type {pixels.dtype}: {source}")
     if pixels.ndim == 3 and pixels.shape[2] > 4:
         raise InputImageError(f"unsupported channel count {pixels.shape[2]}: {source}")
+    if pixels.dtype == np.float32:
+        bad = pixels.size - int(np.count_nonzero(np.isfinite(pixels)))
+        if bad:
+            raise InputImageError(f"{source} holds {bad} NaN or infinite value{'s' if bad > 1 else ''}: "
+                                  "replace them with finite numbers before restoring")
     rgb, alpha, metadata = _upright(*_split_channels(pixels), metadata)
     return Image(rgb=rgb, alpha=alpha, metadata=metadata)
+
+
+def check_writable(path: str | os.PathLike, dtype: npt.DTypeLike) -> None:
+    """Raise `OutputError` unless `path`'s format can hold `dtype` pixels: callers check before the work."""
+    _check_writable(Path(path).suffix.lower(), np.dtype(dtype), Path(path))
 
 
 def _check_writable(extension: str, dtype: np.dtype, destination: Path) -> None:
@@ -353,5 +400,28 @@ def write_image(
     params = _encode_params(extension, jpeg_quality, png_compression)
     pixels = _to_opencv_layout(image)
     with atomic_path(destination, suffix=extension) as temporary:
+        # Create the file ourselves first: a read-only folder, a missing permission or a full
+        # disk then fail with the OS's own reason, which imwrite's False would hide.
+        with open(temporary, "xb"):
+            pass
         if not _encode(str(temporary), pixels, image.metadata, params):
-            raise OutputError(f"cannot write {destination}: OpenCV could not encode the image")
+            reason, code = _why_encoding_failed(temporary)
+            raise OutputError(f"cannot write {destination}: {reason}", errno=code)
+
+
+_PROBE_BYTES = 1 << 20
+
+
+def _why_encoding_failed(temporary: Path) -> tuple[str, int | None]:
+    """imwrite says only False: tell a full disk (or quota) from an encoder failure by writing more.
+
+    The probe goes into the temporary file, which is deleted right after.
+    """
+    try:
+        with open(temporary, "ab") as file:
+            file.write(bytes(_PROBE_BYTES))
+            file.flush()
+            os.fsync(file.fileno())
+    except OSError as error:
+        return error.strerror or str(error), error.errno
+    return "OpenCV could not encode the image", None

@@ -2,7 +2,9 @@
 
 The model restores RGB only: grayscale is replicated to RGB and averaged back,
 alpha and metadata are carried through untouched, and the bit depth of the input
-(uint8, uint16, float32) is the bit depth of the output.
+(uint8, uint16, float32) is the bit depth of the output. An HDR float image (values
+outside [0, 1]) is restored scaled into [0, 1] and scaled back; `RestoreResult.span`
+says when that happened.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from collections.abc import Callable
 import numpy as np
 from torch import nn
 
-from .io import Image, ImageMetadata, map_rgb
-from .restore import RestoreResult, TileConfig, restore_image
+from .io import Image, ImageMetadata
+from .restore import RestoreResult, TileConfig, restore_pixels
 from .runtime import Runtime
 
 __all__ = ["Restorer", "compare_image"]
@@ -35,10 +37,5 @@ class Restorer:
 
     def __call__(self, image: Image, *, on_tile: Callable[[int, int], None] | None = None
                  ) -> tuple[Image, RestoreResult]:
-        results: list[RestoreResult] = []
-
-        def restore(pixels: np.ndarray) -> np.ndarray:
-            results.append(restore_image(pixels, self.model, self.runtime, self.tiles, on_tile=on_tile))
-            return results[-1].image
-
-        return map_rgb(image, restore), results[0]
+        result = restore_pixels(image.rgb, self.model, self.runtime, self.tiles, on_tile=on_tile)
+        return dataclasses.replace(image, rgb=result.image), result

@@ -3,9 +3,14 @@
 This module knows nothing about models. `process_tiles` cuts a host image into
 evenly sized, overlapping tiles (chaiNNer's even split: the tile size follows from
 the tile count, so there is no thin last tile), moves one tile at a time to the
-device, calls `fn` on it, and blends the result into a float32 accumulator kept on
-the host with a smooth sin² window, so device memory is bounded by the tile size
-whatever the image size.
+device, calls `fn` on it, and blends the result with a smooth sin² window, so device
+memory is bounded by the tile size whatever the image size.
+
+Host memory is bounded too: tiles are converted to float one at a time (`prepare`), and
+the float32 accumulator holds only the current row of tiles plus the rows it shares with
+the next one. Rows no later tile reaches are final: they are converted (`finish`, in
+slices of a few rows) into the output array, which may be of the input's own dtype, so
+an 8-bit image is restored with 8-bit input and output plus one band of floats.
 
 Terms, as a user sees them:
     tile     the side of a tile in pixels (0: the whole image in one piece);
@@ -31,6 +36,7 @@ import torch
 __all__ = ["TileStats", "axis_spans", "blend_ramp", "process_tiles"]
 
 TileFn = Callable[[torch.Tensor], torch.Tensor]
+FINISH_ROWS = 64  # rows converted by `finish` at a time: bounds its temporaries
 
 
 @dataclass
@@ -98,18 +104,25 @@ def process_tiles(
     align: int = 1,
     min_tile: int = 64,
     on_tile: Callable[[int, int], None] | None = None,
+    prepare: Callable[[np.ndarray], np.ndarray] | None = None,
+    finish: Callable[[np.ndarray], np.ndarray] | None = None,
+    output: np.ndarray | None = None,
 ) -> tuple[np.ndarray, TileStats]:
-    """Apply `fn` to `image` tile by tile and blend: (H, W, C) float32 -> (H, W, C') float32.
+    """Apply `fn` to `image` tile by tile and blend: (H, W, C) -> (H, W, C').
 
-    `fn` takes a (1, C, h, w) float32 tensor on `device` (channels-last) and returns a
-    (1, C', h, w) tensor there. `on_tile(done, total)` is called after each tile.
+    `prepare` turns a slice of `image` into (h, w, C) float32 (default: `image` is float32
+    already). `fn` takes a (1, C, h, w) float32 tensor on `device` (channels-last) and
+    returns a (1, C', h, w) tensor there. `finish` turns blended (rows, W, C') float32 rows
+    into what `output` holds (default: float32 as they are); `output` is allocated as
+    float32 when not given. `on_tile(done, total)` is called after each tile.
     Raises torch.cuda.OutOfMemoryError if even `min_tile` does not fit.
     """
     height, width, _channels = image.shape
+    prepare = prepare or (lambda pixels: pixels.astype(np.float32, copy=False))
     stats = TileStats(tile=tile if tile > 0 and max(height, width) > tile else 0)
     rows = axis_spans(height, stats.tile, overlap, align)
-    output: np.ndarray | None = None
-    weight_sum = np.zeros((height, width, 1), dtype=np.float32)
+    # Weighted sums and weights of the rows the finished row shares with the current one.
+    carry: tuple[np.ndarray, np.ndarray] | None = None
     index, previous_end, done = 0, None, 0
     while index < len(rows):
         (top, bottom), next_top = rows[index], (rows[index + 1][0] if index + 1 < len(rows) else None)
@@ -120,7 +133,7 @@ def process_tiles(
         band_weight = np.zeros((bottom - top, width, 1), dtype=np.float32)
         try:
             for count, ((left, right), column_ramp) in enumerate(zip(columns, _span_ramps(columns)), 1):
-                result = _run_tile(fn, image[top:bottom, left:right], device)
+                result = _run_tile(fn, prepare(image[top:bottom, left:right]), device)
                 stats.tiles += 1
                 if band is None:
                     band = np.zeros((bottom - top, width, result.shape[2]), dtype=np.float32)
@@ -140,14 +153,20 @@ def process_tiles(
             rows = rows[:index] + [(top + a, top + b) for a, b in axis_spans(height - top, smaller, overlap, align)]
             continue
         assert band is not None  # every row has at least one column
+        if carry is not None:
+            band[: len(carry[0])] += carry[0]
+            band_weight[: len(carry[1])] += carry[1]
         if output is None:
-            output = np.zeros((height, width, band.shape[2]), dtype=np.float32)
-        output[top:bottom] += band
-        weight_sum[top:bottom] += band_weight
+            output = np.empty((height, width, band.shape[2]), dtype=np.float32)
+        final = (bottom if next_top is None else next_top) - top  # rows no later tile reaches
+        np.divide(band[:final], band_weight[:final], out=band[:final])
+        for start in range(0, final, FINISH_ROWS):
+            rows_done = band[start : min(final, start + FINISH_ROWS)]
+            output[top + start : top + start + len(rows_done)] = rows_done if finish is None else finish(rows_done)
+        carry = (band[final:].copy(), band_weight[final:].copy())
         done += len(columns)
         previous_end, index = bottom, index + 1
     assert output is not None  # every image has at least one row
-    np.divide(output, weight_sum, out=output)
     return output, stats
 
 
