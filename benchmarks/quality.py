@@ -1,18 +1,25 @@
-"""Restoration quality on held-out photos: the degraded input, a classical tool and uhdrestore, by PSNR and SSIM.
+"""Restoration quality on held-out photos: the degraded input, a classical tool and uhdrestore, by PSNR.
 
-    python benchmarks/quality.py [--model default] [--photos ../shared/data/train-photos]
-           [--holdout GreenMeadow.jpg,Dune.jpg] [--kinds rain,haze,noise,blur,snow,lowlight]
-           [--severities 0.3,0.5,0.8] [--crops 4] [--crop-size 512] [--json out.json]
-           [--figure examples/before_after.png] [--foreign]
+    python benchmarks/quality.py [--model default] [--foreign] [--limit N] [--views crops,whole]
+           [--photos ../shared/data/photos] [--photos-list benchmarks/validation_photos.tsv]
+           [--kinds ...] [--severities 0.5] [--crops 1] [--crop-size 512] [--whole-side 1024]
+           [--json out.json] [--per-image out.tsv] [--figure-dir DIR]
+    python benchmarks/quality.py --holdout GreenMeadow.jpg,Dune.jpg [--photos ../shared/data/train-photos]
+           [--crops 4] [--severities 0.3,0.5,0.8] [--figure examples/before_after.png]   # the old benchmark
 
-Fixed crops of the held-out photos (positions from a seeded generator) are degraded with
-`uhdrestore.degrade.degrade` and a generator seeded by (SEED, kind, severity in hundredths,
-photo, crop), so every run and every subset of kinds or severities sees the same pairs. Each pair is
-scored against its clean crop as it is, after the classical baseline for its kind
-(benchmarks/classical.py) and after the model (untiled, on CPU). Clean crops also go through
-the model. The summary checks the targets at severity 0.5. Kinds may be chains ("rain+haze").
-With --foreign the pairs come from benchmarks/foreign.py instead: textbook degradations
-written independently of ours, to check that the model generalises past its generators.
+By default it runs on the validation list of issue 15 (benchmarks/validation.py: 98 held-out
+photos, 14 per content group), as 512-px crops and as whole photos downscaled to a long side
+of at most 1024 px, and reports per content group: mean gain over the input, the share of
+images made worse (gain < 0) and the worst image by name; clean photos go through the model too.
+--limit N takes the first N photos of each group (a quick run sees the same pairs as a full one).
+Each image is degraded with `uhdrestore.degrade.degrade`, or with --foreign by
+benchmarks/foreign.py's textbook recipes (written independently of ours, two per kind), with a
+generator seeded by (SEED, recipe, severity in hundredths, list index, crop), then scored against
+its clean image as it is, after the classical baseline for its kind (benchmarks/classical.py:
+NLM for noise, the dark channel prior for haze, ...) and after the model (untiled, on CPU).
+
+With --holdout the old benchmark runs instead: fixed crops of a few named photos, a table per
+kind and severity with SSIM, and the older targets. Kinds may be chains ("rain+haze").
 """
 
 from __future__ import annotations
@@ -31,7 +38,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from classical import classical_for
 from common import benchmark_model, machine
-from foreign import foreign_degrade
+from foreign import FOREIGN, RECIPE_KIND, foreign_degrade
+from validation import (GROUPS, VALIDATION_LIST, VALIDATION_PHOTOS, label, print_clean, print_gain_tables,
+                        read_photo_list, recipe_key, target_checks, validation_samples, write_per_image)
 
 from uhdrestore.degrade import KINDS, degrade, parse_kind
 from uhdrestore.io import Image, read_image, to_float, write_image
@@ -39,7 +48,7 @@ from uhdrestore.metrics import psnr, ssim
 from uhdrestore.restore import TileConfig, restore_image
 from uhdrestore.runtime import resolve_runtime
 
-DEFAULT_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "train-photos"
+DEFAULT_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "train-photos"  # for --holdout
 SEED = 2024  # degradation seeds: [SEED, kind index(es), severity in hundredths, photo index, crop index]
 CROP_SEED = 7  # crop positions: [CROP_SEED, photo index]
 SUMMARY_SEVERITY = 0.5
@@ -66,7 +75,7 @@ def held_out_crops(folder: Path, names: list[str], count: int, side: int) -> tup
 
 def degradation_rng(spec: str, severity: float, origin: dict) -> np.random.Generator:
     """The same generator for a crop whatever else runs: keyed by kind(s), severity and (photo, crop) index."""
-    kind_indices = [KINDS.index(kind) for kind in parse_kind(spec)]
+    kind_indices = [KINDS.index(kind) if kind in KINDS else recipe_key(kind) for kind in spec.split("+")]
     return np.random.default_rng([SEED, *kind_indices, round(severity * 100), origin["photo_index"], origin["index"]])
 
 
@@ -82,7 +91,7 @@ def scores(outputs: list[np.ndarray], clean: list[np.ndarray]) -> dict[str, list
 def evaluate(spec: str, severity: float, crops: list[np.ndarray], origins: list[dict],
              restore: Callable[[np.ndarray], np.ndarray], make_degraded: Callable = degrade) -> tuple[dict, dict]:
     """Scores of input, classical and model for one kind and severity, plus crop 0's images for the figure."""
-    name, baseline = classical_for(spec)
+    name, baseline = classical_for(RECIPE_KIND.get(spec.split("+")[0], spec))
     outputs: dict[str, list[np.ndarray]] = {method: [] for method in METHODS}
     for clean, origin in zip(crops, origins, strict=True):
         degraded = make_degraded(clean, spec, degradation_rng(spec, severity, origin), severity)
@@ -166,41 +175,172 @@ def write_figure(path: Path, examples: dict[str, dict]) -> None:
     write_image(path, Image(rgb=np.vstack(rows), alpha=None))
 
 
+# ---- the validation-list benchmark (issue 15) ----------------------------------------------------
+
+FIGURE_WHOLE_SIDE = 320
+
+
+def validation_records(args: argparse.Namespace, restore: Callable[[np.ndarray], np.ndarray]
+                       ) -> tuple[list[dict], dict[str, str], dict[str, list[np.ndarray]], list]:
+    """Scores of every (recipe, severity, image), the classical tool per recipe, figure rows, the samples."""
+    entries = read_photo_list(args.photos_list, limit=args.limit)
+    samples = validation_samples(args.photos, entries, crops=args.crops, crop_size=args.crop_size,
+                                 whole_side=args.whole_side, views=tuple(args.views))
+    shown = {}  # one whole photo per group in the figures: the first listed
+    for sample in samples:
+        if "whole" in sample.views:
+            shown.setdefault(sample.group, sample)
+    make_degraded = foreign_degrade if args.foreign else degrade
+    records, classical_names, figures = [], {}, {}
+    for spec in args.kinds:
+        kind = RECIPE_KIND.get(spec.split("+")[0], spec) if args.foreign else spec
+        classical_names[spec], baseline = classical_for(kind)
+        for severity in args.severities:
+            clock = time.perf_counter()
+            recipe = spec if len(args.severities) == 1 else f"{spec}@{severity:g}"
+            rows = []
+            for sample in samples:
+                rng = np.random.default_rng([SEED, recipe_key(spec), round(severity * 100), sample.list_index,
+                                             sample.index])
+                degraded = make_degraded(sample.image, spec, rng, severity)
+                restored = restore(degraded)
+                records.append({"recipe": recipe, "kind": kind, "severity": severity, "group": sample.group,
+                                "photo": sample.photo, "name": sample.name, "views": sample.views,
+                                "input": image_psnr(degraded, sample.image),
+                                "classical": image_psnr(baseline(degraded), sample.image),
+                                "model": image_psnr(restored, sample.image)})
+                if args.figure_dir and shown.get(sample.group) is sample:
+                    gain = records[-1]["model"] - records[-1]["input"]
+                    rows.append(np.hstack([label(degraded, f"{sample.group}: {recipe}", FIGURE_WHOLE_SIDE),
+                                           label(restored, f"uhdrestore {gain:+.1f} dB", FIGURE_WHOLE_SIDE),
+                                           label(sample.image, sample.name[:40], FIGURE_WHOLE_SIDE)]))
+            figures[recipe] = rows
+            print(f"  {recipe} at {severity}: {time.perf_counter() - clock:.0f} s", file=sys.stderr, flush=True)
+    for sample in samples:
+        records.append({"recipe": "clean", "kind": "clean", "severity": 0.0, "group": sample.group,
+                        "photo": sample.photo, "name": sample.name, "views": sample.views,
+                        "clean": image_psnr(restore(sample.image), sample.image)})
+    return records, classical_names, figures, samples
+
+
+def image_psnr(image: np.ndarray, reference: np.ndarray) -> float:
+    """PSNR in dB of one (H, W, 3) image against its clean reference (uhdrestore.metrics, capped at 100 dB)."""
+    def tensor(array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).permute(2, 0, 1)[None]
+
+    return float(psnr(tensor(image), tensor(reference))[0])
+
+
+def run_validation(args: argparse.Namespace, restore: Callable[[np.ndarray], np.ndarray],
+                   header: list[str]) -> None:
+    started = time.perf_counter()
+    records, classical_names, figures, samples = validation_records(args, restore)
+    recipes = list(dict.fromkeys(record["recipe"] for record in records if record["recipe"] != "clean"))
+    photos = {sample.photo: sample.group for sample in samples}
+    folders = {}
+    for photo in photos:
+        folders[photo.split("/")[0]] = folders.get(photo.split("/")[0], 0) + 1
+    for line in header:
+        print(line)
+    per_group = ", ".join(f"{group} {list(photos.values()).count(group)}" for group in GROUPS
+                          if group in photos.values())
+    print(f"# photos: {len(photos)} from {args.photos_list.name} in {args.photos} ({per_group}; "
+          f"{', '.join(f'{folder} {count}' for folder, count in folders.items())})")
+    print(f"# crops: {args.crops} per photo, {args.crop_size} px at positions seeded [7, list index]; photos with a "
+          f"short side under {args.crop_size} px are used whole. whole: long side downscaled (area) to <= "
+          f"{args.whole_side} px")
+    source = "foreign.foreign_degrade (textbook recipes, not ours)" if args.foreign else "uhdrestore.degrade.degrade"
+    print(f"# degraded by {source}, rng [{SEED}, crc32(recipe), severity x 100, list index, crop (100 = whole)]")
+    print("# gain = uhdrestore PSNR minus input PSNR (dB, against the clean image), mean per content group and "
+          "over all;\n# 'in dB': mean input PSNR; 'vs cls': uhdrestore minus the classical tool; 'worse': share of "
+          "images with gain < 0")
+    summaries, clean = [], []
+    for view in args.views:
+        count = sum(view in sample.views for sample in samples)
+        print(f"\n## {view}: {count} images")
+        summaries += print_gain_tables(records, recipes, classical_names, view)
+        clean.append(print_clean(records, view))
+    kind_of = (lambda recipe: RECIPE_KIND.get(recipe, recipe)) if args.foreign else (lambda recipe: recipe)
+    checks = target_checks(summaries, clean, kind_of)
+    print("\n# issue 15 targets (severity 0.5)")
+    for target, passed, detail in checks:
+        print(f"{'PASS' if passed else 'FAIL'}  {target}  ({detail})")
+    print(f"# {time.perf_counter() - started:.0f} s")
+
+    if args.per_image:
+        write_per_image(args.per_image, [record for record in records if record["recipe"] != "clean"],
+                        ["input", "classical", "model", "gain"])
+        write_per_image(args.per_image.with_name(args.per_image.stem + "_clean.tsv"),
+                        [record for record in records if record["recipe"] == "clean"], ["clean"])
+    if args.json:
+        for record in records:
+            record["views"] = sorted(record["views"])
+        args.json.write_text(json.dumps({"header": header, "summaries": summaries, "clean": clean,
+                                         "checks": [{"target": target, "passed": passed, "detail": detail}
+                                                    for target, passed, detail in checks],
+                                         "records": records}, indent=1))
+    if args.figure_dir:
+        args.figure_dir.mkdir(parents=True, exist_ok=True)
+        for recipe, rows in figures.items():
+            if rows:
+                width = max(row.shape[1] for row in rows)
+                sheet = np.vstack([np.pad(row, ((0, 0), (0, width - row.shape[1]), (0, 0))) for row in rows])
+                write_image(args.figure_dir / f"{recipe}.png", Image(rgb=sheet, alpha=None))
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="default")
-    parser.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS)
-    parser.add_argument("--holdout", default="GreenMeadow.jpg,Dune.jpg", help="comma-separated photo names")
-    parser.add_argument("--kinds", default="rain,haze,noise,blur,snow,lowlight", help="comma-separated; chains with +")
-    parser.add_argument("--severities", default="0.3,0.5,0.8")
-    parser.add_argument("--crops", type=int, default=4, help="crops per photo")
+    parser.add_argument("--photos", type=Path, default=None,
+                        help=f"photo folder (default {VALIDATION_PHOTOS}; with --holdout {DEFAULT_PHOTOS})")
+    parser.add_argument("--photos-list", type=Path, default=VALIDATION_LIST,
+                        help="TSV of path<TAB>group, paths relative to --photos ('#' lines skipped)")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N photos of each content group")
+    parser.add_argument("--views", default="crops,whole", help="crops, whole or both")
+    parser.add_argument("--whole-side", type=int, default=768, help="whole photos: downscale to this long side")
+    parser.add_argument("--holdout", default=None,
+                        help="comma-separated photo names: the old benchmark (crops of these photos only)")
+    parser.add_argument("--kinds", default=None, help="comma-separated; chains with +. Default: every kind "
+                        "(with --foreign every recipe of benchmarks/foreign.py)")
+    parser.add_argument("--severities", default=None, help="default 0.5 (with --holdout 0.3,0.5,0.8)")
+    parser.add_argument("--crops", type=int, default=None, help="crops per photo (default 1; with --holdout 4)")
     parser.add_argument("--crop-size", type=int, default=512)
     parser.add_argument("--json", type=Path, help="also write every number as JSON here")
-    parser.add_argument("--figure", type=Path, help="also write a before/after montage PNG here (severity 0.5)")
+    parser.add_argument("--per-image", type=Path, help="validation list: also write one TSV line per image here")
+    parser.add_argument("--figure-dir", type=Path,
+                        help="validation list: per recipe, a PNG of one whole photo per group (input | ours | clean)")
+    parser.add_argument("--figure", type=Path,
+                        help="--holdout: also write a before/after montage PNG here (severity 0.5)")
     parser.add_argument("--foreign", action="store_true",
                         help="degrade with benchmarks/foreign.py's textbook recipes instead of ours")
     args = parser.parse_args()
-    args.holdout = [name.strip() for name in args.holdout.split(",") if name.strip()]
-    args.kinds = [kind.strip() for kind in args.kinds.split(",") if kind.strip()]
-    args.severities = [float(value) for value in args.severities.split(",")]
+    legacy = args.holdout is not None
+    args.photos = args.photos or (DEFAULT_PHOTOS if legacy else VALIDATION_PHOTOS)
+    args.holdout = [name.strip() for name in (args.holdout or "").split(",") if name.strip()]
+    default_kinds = ",".join(FOREIGN) if args.foreign and not legacy else "rain,haze,noise,blur,snow,lowlight"
+    args.kinds = [kind.strip() for kind in (args.kinds or default_kinds).split(",") if kind.strip()]
+    args.severities = [float(value) for value in (args.severities or ("0.3,0.5,0.8" if legacy else "0.5")).split(",")]
+    args.crops = args.crops or (4 if legacy else 1)
+    args.views = [view.strip() for view in args.views.split(",") if view.strip()]
+    if not set(args.views) <= {"crops", "whole"} or not args.views:
+        parser.error(f"--views takes crops, whole or both. Got {args.views}")
     for kind in args.kinds:
-        parse_kind(kind)  # ValueError names the known kinds
+        if args.foreign:
+            for name in kind.split("+"):
+                if name not in FOREIGN:
+                    parser.error(f"no foreign recipe {name!r}; known: {', '.join(FOREIGN)}")
+        else:
+            parse_kind(kind)  # ValueError names the known kinds
     if args.crops < 1 or args.crop_size < 64:
         parser.error("--crops must be >= 1 and --crop-size >= 64")
+    if args.limit is not None and args.limit < 1:
+        parser.error(f"--limit must be >= 1. Got {args.limit}")
     return args
 
 
-def main() -> None:
-    args = parse_args()
-    runtime = resolve_runtime("cpu")
-    model, described = benchmark_model(args.model)
-    model = model.to(runtime.device).eval()
-    parameters = sum(parameter.numel() for parameter in model.parameters()) / 1e6
+def run_holdout(args: argparse.Namespace, restore: Callable[[np.ndarray], np.ndarray], header: list[str]) -> None:
+    """The old benchmark: fixed crops of the --holdout photos, with SSIM and the older targets."""
     crops, origins = held_out_crops(args.photos, args.holdout, args.crops, args.crop_size)
-
-    def restore(image: np.ndarray) -> np.ndarray:
-        return restore_image(image, model, runtime, TileConfig(tile=0)).image
-
     started = time.perf_counter()
     rows, examples = [], {}
     for spec in args.kinds:
@@ -214,8 +354,8 @@ def main() -> None:
     clean = scores([restore(crop) for crop in crops], crops)
     summary, checks = summarise(rows, clean)
 
-    print(f"# machine: {machine()}; model on {runtime.describe()}, untiled")
-    print(f"# model: {described} ({parameters:.2f} M parameters)")
+    for line in header:
+        print(line)
     print(f"# held-out photos: {', '.join(args.holdout)} in {args.photos}")
     print(f"# crops: {args.crops} per photo, {args.crop_size}x{args.crop_size}, positions seeded [{CROP_SEED}, photo]")
     recipe = "foreign.foreign_degrade (textbook recipes, not ours)" if args.foreign else "degrade"
@@ -229,7 +369,7 @@ def main() -> None:
 
     if args.json:
         args.json.write_text(json.dumps({
-            "machine": machine(), "model": described, "parameters_millions": parameters, "photos": args.holdout,
+            "machine": machine(), "model": header[1], "photos": args.holdout,
             "crop_size": args.crop_size, "crops": origins, "seed": SEED, "crop_seed": CROP_SEED,
             "rows": rows, "clean": clean, "summary": summary, "checks": checks}, indent=2))
     if args.figure:
@@ -237,6 +377,24 @@ def main() -> None:
             write_figure(args.figure, examples)
         else:
             print(f"# no figure: severity {SUMMARY_SEVERITY} was not run", file=sys.stderr)
+
+
+def main() -> None:
+    args = parse_args()
+    runtime = resolve_runtime("cpu")
+    model, described = benchmark_model(args.model)
+    model = model.to(runtime.device).eval()
+    parameters = sum(parameter.numel() for parameter in model.parameters()) / 1e6
+
+    def restore(image: np.ndarray) -> np.ndarray:
+        return restore_image(image, model, runtime, TileConfig(tile=0)).image
+
+    header = [f"# machine: {machine()}; model on {runtime.describe()}, untiled",
+              f"# model: {described} ({parameters:.2f} M parameters)"]
+    if args.holdout:
+        run_holdout(args, restore, header)
+    else:
+        run_validation(args, restore, header)
 
 
 if __name__ == "__main__":
