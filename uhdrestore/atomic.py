@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .errors import OutputError
 
-__all__ = ["PARTIAL_MARKER", "atomic_path", "is_partial", "remove_stale_partials"]
+__all__ = ["PARTIAL_MARKER", "atomic_path", "check_folder_writable", "is_partial", "remove_stale_partials"]
 
 PARTIAL_MARKER = ".uhdrestore-partial"
 _PARTIAL = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}" + re.escape(PARTIAL_MARKER) + r"(\.[^.]+)?$")
@@ -70,6 +70,24 @@ def remove_stale_partials(folder: str | os.PathLike, *, recursive: bool = False)
 def partial_path(target: Path, suffix: str = ".tmp") -> Path:
     """A fresh temporary name beside `target`, ending in `suffix`."""
     return target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{PARTIAL_MARKER}{suffix}")
+
+
+def check_folder_writable(folder: str | os.PathLike) -> None:
+    """Raise OutputError, with the OS's reason, unless a file can be created and written in `folder`.
+
+    Run before long work, so a read-only folder or a full disk is reported before, not after it.
+    """
+    probe = partial_path(Path(folder) / "write-probe")
+    try:
+        with open(probe, "xb") as file:
+            file.write(b"\0")
+            file.flush()
+            os.fsync(file.fileno())
+    except OSError as error:
+        raise OutputError(f"cannot write into {folder}: {error.strerror or error}", errno=error.errno) from error
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(probe)
 
 
 @contextlib.contextmanager

@@ -2,11 +2,18 @@
 
 A reader thread decodes the next image while the device restores the current one,
 and a writer thread encodes and writes the previous one, so the device is not idle
-during I/O. A bad file is recorded as a failure and the batch goes on.
+during I/O. A bad file is recorded as a failure and the batch goes on; a full disk or a
+folder that turned read-only stops it (every later write would fail too).
+
+The output folder is checked before any work: it must not be the input folder or a file,
+and it must be writable. An output folder above the input (`batch photos/raw -o photos`)
+is fine: inputs are never taken for outputs, since only files of the input tree are read.
 """
 
 from __future__ import annotations
 
+import errno
+import functools
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -14,10 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from .atomic import check_folder_writable, is_partial
 from .errors import OutputError, UhdRestoreError
-from .io import Image, is_image_file, read_image, write_image
+from .io import DEFAULT_MAX_PIXELS, Image, is_image_file, read_image, write_image
 
-__all__ = ["BatchItem", "ItemResult", "default_output_dir", "plan_batch", "run_batch"]
+__all__ = ["BatchItem", "ItemResult", "default_output_dir", "check_output_dir", "list_photos", "plan_batch",
+           "run_batch"]
+
+# Write failures that every later write into the same folder would share: stop the batch.
+_FATAL_WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 Status = Literal["ok", "skipped", "failed"]
 
@@ -43,6 +55,32 @@ def default_output_dir(folder: Path) -> Path:
     return folder.with_name(f"{folder.name}_restored")
 
 
+def check_output_dir(folder: Path, output_dir: Path) -> None:
+    """Raise OutputError unless `output_dir` can take the outputs: not the input folder, not a
+    file, and writable (created if missing)."""
+    if output_dir.resolve() == folder.resolve():
+        raise OutputError(f"the output folder {output_dir} is the input folder: the results would replace "
+                          "the photos; choose another with -o")
+    if output_dir.exists() and not output_dir.is_dir():
+        raise OutputError(f"the output {output_dir} is a file, not a folder")
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"cannot create folder {output_dir}: {error.strerror or error}",
+                          errno=error.errno) from error
+    check_folder_writable(output_dir)
+
+
+def list_photos(folder: Path, *, recursive: bool) -> list[Path]:
+    """The image files (regular files with a supported extension) in `folder`, sorted.
+
+    Our own temporary files (`.NAME.PID-RANDOM.uhdrestore-partial.EXT`, left by a killed run)
+    are never photos.
+    """
+    pattern = folder.rglob("*") if recursive else folder.glob("*")
+    return sorted(path for path in pattern if path.is_file() and is_image_file(path) and not is_partial(path))
+
+
 def plan_batch(folder: Path, output_dir: Path, *, recursive: bool, overwrite: bool
                ) -> tuple[list[BatchItem], list[BatchItem]]:
     """(to restore, skipped because the output exists), each output at the input's relative path.
@@ -50,11 +88,11 @@ def plan_batch(folder: Path, output_dir: Path, *, recursive: bool, overwrite: bo
     Non-image files are ignored, and so is the output folder when it lies inside the input.
     """
     output_dir = output_dir.resolve()
-    pattern = folder.rglob("*") if recursive else folder.glob("*")
+    inside = folder.resolve() in output_dir.parents  # the output folder lies within the input tree
     todo: list[BatchItem] = []
     skipped: list[BatchItem] = []
-    for source in sorted(pattern):
-        if not source.is_file() or not is_image_file(source) or output_dir in source.resolve().parents:
+    for source in list_photos(folder, recursive=recursive):
+        if inside and output_dir in source.resolve().parents:
             continue
         item = BatchItem(source, output_dir / source.relative_to(folder))
         (skipped if item.target.exists() and not overwrite else todo).append(item)
@@ -74,15 +112,20 @@ def run_batch(
     restore: Callable[[Image], tuple[Image | None, dict[str, object]]],
     *,
     on_result: Callable[[ItemResult], None] | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> list[ItemResult]:
     """Restore `items` in order with read-ahead and write-behind; returns one result per item.
 
     `restore` maps a decoded image to (restored image, details for the report); a None
     image means "leave this one alone" (batch --skip-clean): it is reported as skipped. Known
-    failures (UhdRestoreError) are recorded and the batch goes on; anything else
-    (out of device memory included) stops it.
+    failures (UhdRestoreError) are recorded and the batch goes on; images over `max_pixels`
+    are such failures. A write that fails for want of space or of a writable disk raises
+    its OutputError (the batch stops), and so does anything unexpected (out of device
+    memory included). On Ctrl-C or SIGTERM the write in progress completes, queued reads
+    are cancelled, and no temporary file is left.
     """
     results: list[ItemResult] = []
+    read = functools.partial(read_image, max_pixels=max_pixels)
 
     def report(result: ItemResult) -> None:
         results.append(result)
@@ -99,37 +142,48 @@ def run_batch(
                 result, started, future = writing.pop(0)
                 try:
                     future.result()
+                except OutputError as error:
+                    if error.errno in _FATAL_WRITE_ERRORS:
+                        raise
+                    result.status, result.error = "failed", str(error)
                 except UhdRestoreError as error:
                     result.status, result.error = "failed", str(error)
                 result.seconds = time.perf_counter() - started
                 report(result)
 
-        for item, decoded in _read_ahead(items, reader):
-            started = time.perf_counter()
-            try:
-                image = decoded.result()
-                restored, details = restore(image)
-            except UhdRestoreError as error:
-                settle(block=True)
-                report(ItemResult(item, "failed", str(error), time.perf_counter() - started))
-                continue
-            megapixels = image.height * image.width / 1e6
-            if restored is None:
-                settle(block=True)
-                report(ItemResult(item, "skipped", None, time.perf_counter() - started, megapixels, details))
-                continue
-            result = ItemResult(item, "ok", megapixels=megapixels, details=details)
-            writing.append((result, started, writer.submit(_write, item, restored)))
-            settle(block=len(writing) > 1)  # at most one restored image waits for its write
-        settle(block=True)
+        try:
+            for item, decoded in _read_ahead(items, reader, read):
+                started = time.perf_counter()
+                try:
+                    image = decoded.result()
+                    restored, details = restore(image)
+                except UhdRestoreError as error:
+                    settle(block=True)
+                    report(ItemResult(item, "failed", str(error), time.perf_counter() - started))
+                    continue
+                megapixels = image.height * image.width / 1e6
+                if restored is None:
+                    settle(block=True)
+                    report(ItemResult(item, "skipped", None, time.perf_counter() - started, megapixels, details))
+                    continue
+                result = ItemResult(item, "ok", megapixels=megapixels, details=details)
+                writing.append((result, started, writer.submit(_write, item, restored)))
+                del image, restored  # let the decoded and restored pixels go while the next image runs
+                settle(block=len(writing) > 1)  # at most one restored image waits for its write
+            settle(block=True)
+        except BaseException:
+            reader.shutdown(wait=False, cancel_futures=True)
+            writer.shutdown(wait=True, cancel_futures=True)  # finish the write in progress, start no other
+            raise
     return results
 
 
-def _read_ahead(items: list[BatchItem], reader: ThreadPoolExecutor) -> Iterator[tuple[BatchItem, Future[Image]]]:
+def _read_ahead(items: list[BatchItem], reader: ThreadPoolExecutor, read: Callable[[Path], Image]
+                ) -> Iterator[tuple[BatchItem, Future[Image]]]:
     """Yield (item, its decoding future) while the next image is already decoding."""
-    upcoming = [reader.submit(read_image, item.source) for item in items[:1]]
+    upcoming = [reader.submit(read, item.source) for item in items[:1]]
     for index, item in enumerate(items):
         current = upcoming.pop(0)
         if index + 1 < len(items):
-            upcoming.append(reader.submit(read_image, items[index + 1].source))
+            upcoming.append(reader.submit(read, items[index + 1].source))
         yield item, current

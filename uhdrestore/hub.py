@@ -5,6 +5,13 @@ is strict: unknown config keys, missing or extra tensors, wrong shapes and NaN/i
 errors, and weights are read with safetensors only (no pickle). Hub models go through
 `hf_hub_download`, so the HF cache, `HF_ENDPOINT`, `HF_HUB_OFFLINE` and tokens behave as
 users expect; its errors become one-line `WeightsError`s.
+
+A spec that looks like a path (it starts with `.`, `/` or `~`, holds `./`, ends in
+`.safetensors`, or its parent folder exists) and is missing is a local error at once, never
+a Hub id. Before downloading, one HEAD request without retries (at most
+`HUB_PROBE_TIMEOUT` seconds) checks that the Hub answers: when it does not, the cache is
+used if it holds the model, and otherwise the error comes within seconds instead of after
+the library's retries (1 + 2 + 4 + 8 + 8 s).
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ MODEL_WEIGHTS = "model.safetensors"
 MODEL_CARD = "README.md"
 
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+HUB_PROBE_TIMEOUT = 4.0  # seconds the first request to the Hub may take before it counts as unreachable
 _MAX_NAMED = 5  # tensor names listed per kind of mismatch; more would bury the message
 
 # config.json's contents -> (its config object, a fresh network): how a model folder becomes a network.
@@ -116,6 +124,8 @@ def resolve_model(
         source = ModelSource(spec, "bundled", folder / MODEL_CONFIG, folder / MODEL_WEIGHTS, None)
     elif spec and Path(spec).expanduser().exists():
         source = _local_source(spec, Path(spec).expanduser())
+    elif (reason := _path_like(spec)) is not None:
+        raise WeightsError(f"no such model folder or file: {spec} ({reason})")
     elif _HUB_ID.fullmatch(spec):
         return _hub_source(spec, revision=revision, endpoint=endpoint, cache_dir=cache_dir,
                            local_files_only=local_files_only)
@@ -218,6 +228,18 @@ def list_models(*, cache_dir: str | Path | None = None) -> list[ModelInfo]:
     return models
 
 
+def _path_like(spec: str) -> str | None:
+    """Why a missing `spec` must be a local path and not a Hub id, or None if it may be a Hub id."""
+    if spec.startswith((".", "/", "~")) or "./" in spec or "\\" in spec:
+        return "it is written as a path"
+    if spec.endswith(".safetensors"):
+        return "it names a weights file"
+    parent = Path(spec).expanduser().parent
+    if parent != Path(".") and parent.is_dir():
+        return f"the folder {parent} exists, so it is read as a path, not a Hub id"
+    return None
+
+
 def _is_model_folder(folder: Path) -> bool:
     return (folder / MODEL_CONFIG).is_file() and (folder / MODEL_WEIGHTS).is_file()
 
@@ -244,6 +266,15 @@ def _hub_source(repo_id: str, *, revision: str | None, endpoint: str | None,
     from huggingface_hub import constants, hf_hub_download
 
     asked = revision or "main"
+    hub = endpoint or constants.ENDPOINT
+    if not (local_files_only or constants.HF_HUB_OFFLINE):
+        unreachable = _probe_hub(repo_id, revision=revision, endpoint=endpoint, hub=hub, asked=asked)
+        if unreachable is not None:  # use the cache if it has the model, as huggingface_hub would
+            try:
+                return _hub_source(repo_id, revision=revision, endpoint=endpoint, cache_dir=cache_dir,
+                                   local_files_only=True)
+            except WeightsError:
+                raise unreachable from None
     paths: dict[str, Path] = {}
     for filename in (MODEL_CONFIG, MODEL_WEIGHTS):
         try:
@@ -259,6 +290,36 @@ def _hub_source(repo_id: str, *, revision: str | None, endpoint: str | None,
         # Fetch the weights from the commit the config came from, even if the branch moves meanwhile.
         revision = paths[filename].parent.name
     return ModelSource(repo_id, "hub", paths[MODEL_CONFIG], paths[MODEL_WEIGHTS], revision)
+
+
+def _probe_hub(repo_id: str, *, revision: str | None, endpoint: str | None, hub: str,
+               asked: str) -> WeightsError | None:
+    """One quick HEAD of the config, without retries: the error to raise if the Hub does not answer.
+
+    Other failures (no such repository, gated ...) are raised here as their WeightsError.
+    """
+    import httpx2
+    from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
+    from huggingface_hub import errors as hf
+
+    url = hf_hub_url(repo_id, MODEL_CONFIG, revision=revision, endpoint=endpoint)
+    try:
+        get_hf_file_metadata(url, timeout=min(float(constants.HF_HUB_ETAG_TIMEOUT), HUB_PROBE_TIMEOUT),
+                             endpoint=endpoint, library_name="uhdrestore", retry_on_errors=False)
+    except (httpx2.TransportError, ConnectionError, TimeoutError) as exc:
+        reason = _first_line(exc)
+    except hf.HfHubHTTPError as exc:
+        if exc.response is None or exc.response.status_code < 500 and exc.response.status_code not in (408, 429):
+            error = _hub_error(exc, repo_id, asked, MODEL_CONFIG, hub, local_files_only=False)
+            if error is None:
+                raise
+            raise error from exc
+        reason = _first_line(exc)
+    else:
+        return None
+    return WeightsError(f"cannot reach the Hub at {hub}: {reason} (fetching {repo_id}, not a local path; "
+                        "not in the local cache either). Check the network, or work offline with a cached "
+                        "model (--offline or HF_HUB_OFFLINE=1) or a local model folder")
 
 
 def _hub_error(exc: Exception, repo_id: str, revision: str, filename: str, endpoint: str,

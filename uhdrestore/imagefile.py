@@ -13,7 +13,11 @@ import struct
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["ImageFormatError", "image_format", "image_size", "is_truncated"]
+__all__ = ["DEFAULT_MAX_PIXELS", "ImageFormatError", "image_format", "image_size", "is_truncated"]
+
+# Largest image read unless told otherwise: 16384 x 16384 (268 MP). A 30000 x 30000 PNG of black
+# (2.6 MB on disk, a decompression bomb) is refused before it can allocate 2.7 GB and more.
+DEFAULT_MAX_PIXELS = 16384 * 16384
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _HEAD = 64 * 1024  # enough for every header but a JPEG with large EXIF or ICC segments before its frame

@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from uhdrestore.atomic import atomic_path
 from uhdrestore.errors import InputImageError, OutputError
-from uhdrestore.imagefile import ImageFormatError, image_size, is_truncated
+from uhdrestore.imagefile import DEFAULT_MAX_PIXELS, ImageFormatError, image_size, is_truncated
 
 __all__ = [
     "SUPPORTED_EXTENSIONS", "DEFAULT_MAX_PIXELS", "ImageMetadata", "Image", "read_image", "write_image",
@@ -48,9 +48,6 @@ _FLOAT_CAPABLE = frozenset({".tif", ".tiff"})
 _DTYPE_SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 _EXIF_PREFIX = b"Exif\x00\x00"
 _ORIENTATION_TAG = 0x0112
-# Largest image read unless told otherwise: 16384 x 16384 (268 MP), about 2.7 GB of 8-bit input
-# and output; a 30000 x 30000 PNG of black (2.6 MB on disk, a decompression bomb) is refused.
-DEFAULT_MAX_PIXELS = 16384 * 16384
 
 
 @dataclass(frozen=True)

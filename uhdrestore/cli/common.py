@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import re
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -19,20 +23,36 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
                            TimeRemainingColumn)
 
 from ..errors import DeviceMemoryError, OutputError, UhdRestoreError
+from ..imagefile import DEFAULT_MAX_PIXELS
 
 DEBUG_VARIABLE = "UHDRESTORE_DEBUG"
+INTERRUPTED, TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM, as shells report them
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+_PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so it unwinds like Ctrl-C: temporary files are removed."""
+
+
+def _usage(option: str, expected: str, value: str) -> typer.BadParameter:
+    return typer.BadParameter(f"invalid value for {option}: expected {expected}. Got {value!r}")
 
 
 def parse_tile(value: str) -> str:
-    if value == "auto":
-        return value
-    try:
-        side = int(value)
-    except ValueError:
-        raise typer.BadParameter(f"expected 'auto', 0 or a number of pixels. Got {value!r}") from None
-    if side < 0:
-        raise typer.BadParameter(f"expected 'auto', 0 or a number of pixels. Got {value!r}")
+    """'auto' or a side >= 0; anything else is a usage error (exit 2), reported in one line."""
+    if value != "auto" and not (value.isdigit() and value.isascii()):
+        raise _usage("--tile", "'auto', 0 or a number of pixels", value)
     return value
+
+
+def check_engine_options(device: str, precision: str, tile: str) -> None:
+    """Usage errors (exit 2) for values no machine accepts; an absent device is exit 5 later."""
+    if not _DEVICE.fullmatch(device):
+        raise _usage("--device", "auto, cpu, cuda, cuda:N or mps", device)
+    if precision not in _PRECISIONS:
+        raise _usage("--precision", ", ".join(_PRECISIONS), precision)
+    parse_tile(tile)
 
 
 MODEL_PANEL = "Model"
@@ -50,8 +70,10 @@ DeviceOpt = Annotated[str, typer.Option(
 PrecisionOpt = Annotated[str, typer.Option(
     rich_help_panel=ENGINE_PANEL,
     help="auto (fp32 on CPU, bf16/fp16 on CUDA), fp32, fp16 or bf16.")]
+# --tile, --device and --precision are checked in the command (check_engine_options), not by a
+# Click callback, so a bad value is one line like every other error, not a framed box.
 TileOpt = Annotated[str, typer.Option(
-    callback=parse_tile, rich_help_panel=ENGINE_PANEL,
+    rich_help_panel=ENGINE_PANEL,
     help="Tile side in pixels, 0 for none, or auto (GPU: the largest tile that fits in free memory; "
          "CPU: 1024, the fastest there).")]
 OverlapOpt = Annotated[int, typer.Option(
@@ -59,24 +81,48 @@ OverlapOpt = Annotated[int, typer.Option(
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON report on stdout.")]
+MaxPixelsOpt = Annotated[int, typer.Option(
+    "--max-pixels", min=0,
+    help="Refuse images larger than this many pixels, read from the file header before decoding "
+         "(a decompression bomb guard); 0 for no limit.")]
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM unwinds the main thread like Ctrl-C (a no-op off the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
 def errors(console: Console) -> Iterator[None]:
-    """Turn known failures into one line on stderr and their exit code."""
+    """Turn known failures into one line on stderr and their exit code; SIGTERM counts as one."""
     try:
-        yield
+        with _sigterm_as_interrupt():
+            yield
     except typer.Exit:
         raise
     except typer.BadParameter as error:  # a bad option value found after parsing: a usage error
-        fail(console, error, error.format_message(), 2)
+        fail(console, error, error.format_message() if error.param is not None else error.message, 2)
     except UhdRestoreError as error:
         fail(console, error, str(error), error.exit_code)
     except MemoryError as error:
         fail(console, error, "out of memory: try a smaller --tile (for example --tile 512)",
               DeviceMemoryError.exit_code)
+    except Terminated as error:
+        fail(console, error, "terminated (SIGTERM)", TERMINATED)
     except KeyboardInterrupt as error:
-        fail(console, error, "interrupted", 130)
+        fail(console, error, "interrupted", INTERRUPTED)
     except Exception as error:  # noqa: BLE001  # the last line of defence: no traceback for users
         fail(console, error, f"unexpected {type(error).__name__}: {error} "
               f"(set {DEBUG_VARIABLE}=1 for the traceback)", 1)
@@ -96,8 +142,28 @@ def stderr_console(quiet: bool = False) -> Console:
     return Console(stderr=True, quiet=quiet)
 
 
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or Infinity: such floats become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
 def print_json(report: dict[str, Any]) -> None:
-    typer.echo(json.dumps(report, indent=2))
+    typer.echo(json.dumps(_finite(report), indent=2, allow_nan=False))
+
+
+def quiet_hub_logging() -> None:
+    """huggingface_hub logs each retry as a warning; our one-line error says what failed."""
+    if os.environ.get(DEBUG_VARIABLE):
+        return
+    import huggingface_hub.utils
+
+    huggingface_hub.utils.logging.set_verbosity_error()
 
 
 @contextlib.contextmanager
@@ -120,10 +186,15 @@ def default_output_path(source: Path, suffix: str = OUTPUT_SUFFIX) -> Path:
 
 
 def check_output_path(source: Path, target: Path, *, overwrite: bool) -> None:
-    """Refuse to write over the input, or over an existing file without --overwrite."""
+    """Refuse to write over the input, into a folder's name, or over a file without --overwrite."""
     if target.exists() and source.exists() and target.resolve() == source.resolve():
         raise OutputError(f"refusing to overwrite the input {source}: choose another output with -o")
+    if target.is_dir():
+        raise OutputError(f"output is a folder: {target} (give a file name, e.g. {target / default_output_path(source).name})")
     if target.exists() and not overwrite:
         raise OutputError(f"output exists: {target} (pass --overwrite to replace it)")
-    if target.is_dir():
-        raise OutputError(f"output is a folder: {target}")
+
+
+def same_file(first: Path, second: Path) -> bool:
+    """Whether two paths name the same file, existing or not (symbolic links followed)."""
+    return first.resolve() == second.resolve()

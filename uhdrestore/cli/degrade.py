@@ -46,13 +46,18 @@ def degrade(
     import numpy as np
 
     from ..degrade import apply_params, params_to_dict, sample_chain
-    from ..io import map_rgb, read_image, write_image
+    from ..io import check_writable, map_rgb, read_image, value_range, write_image
 
     console = stderr_console(json_output)
     with errors(console):
         target = output or default_output_path(input, suffix=f"_{kind}")
         check_output_path(input, target, overwrite=overwrite)
         image = read_image(input)
+        check_writable(target, image.dtype)
+        span = value_range(image.rgb)
+        if span is not None:
+            console.print(f"note: {input} holds values from {span[0]:g} to {span[1]:g} (beyond [0, 1]): degraded "
+                          "scaled into [0, 1] and scaled back, not clipped", highlight=False, soft_wrap=True)
         parts = sample_chain(kind, np.random.default_rng(seed), severity)
 
         def apply_chain(rgb: np.ndarray) -> np.ndarray:

@@ -11,13 +11,16 @@ from rich.table import Table
 from rich.tree import Tree
 
 from .common import (
+    DEFAULT_MAX_PIXELS,
     JsonOpt,
+    MaxPixelsOpt,
     OfflineOpt,
     QuietOpt,
     RevisionOpt,
     errors,
     print_json,
     progress_display,
+    quiet_hub_logging,
     stderr_console,
 )
 
@@ -32,20 +35,20 @@ def load_perceiver_for_cli(spec: str, revision: str | None, offline: bool) -> An
 
     from ..perceive.inspect import load_perceiver
 
+    quiet_hub_logging()
     return load_perceiver(spec, revision=revision,
                           local_files_only=offline or bool(huggingface_hub.constants.HF_HUB_OFFLINE)).module
 
 
 def _photos(path: Path, recursive: bool) -> list[Path]:
+    from ..batch import list_photos
     from ..errors import InputImageError
-    from ..io import is_image_file
 
-    if path.is_file():
-        return [path]
     if not path.is_dir():
-        raise InputImageError(f"no such file or folder: {path}")
-    pattern = path.rglob("*") if recursive else path.glob("*")
-    found = sorted(p for p in pattern if p.is_file() and is_image_file(p))
+        if not path.exists():
+            raise InputImageError(f"no such file or folder: {path}")
+        return [path]  # read_image says what is wrong with it, if anything
+    found = list_photos(path, recursive=recursive)
     if not found:
         raise InputImageError(f"no images in {path} (supported: .png .jpg .jpeg .tif .tiff .webp .bmp)")
     return found
@@ -71,6 +74,7 @@ def inspect(
     perceiver: PerceiverOpt = "default",
     revision: RevisionOpt = None,
     offline: OfflineOpt = False,
+    max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
     quiet: QuietOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
@@ -89,9 +93,9 @@ def inspect(
             task = progress.add_task("inspecting", total=len(paths), rate="")
             for photo in paths:
                 try:
-                    perceptions[photo] = perceive(model, read_image(photo))
+                    perceptions[photo] = perceive(model, read_image(photo, max_pixels=max_pixels))
                 except UhdRestoreError as error:
-                    if path.is_file():
+                    if not path.is_dir():  # one photo: its error is the command's
                         raise
                     failed[photo] = str(error)
                 progress.update(task, advance=1)
@@ -111,7 +115,7 @@ def inspect(
             _print_report(perceptions, failed, tree, sort_into, placed, relative_to=path if path.is_dir() else None)
         else:  # quiet: errors only
             for photo, error in failed.items():
-                stderr_console().print(f"[red]failed:[/] {photo}: {error}", highlight=False)
+                stderr_console().print(f"[red]failed:[/] {photo}: {error}", highlight=False, soft_wrap=True)
         if failed:
             raise typer.Exit(1)
 
@@ -185,7 +189,7 @@ def _print_report(perceptions: dict[Path, Any], failed: dict[Path, str], tree: A
     if sort_into is not None and placed is not None:
         out.print(f"sorted into {sort_into}: {placed[0]} placed, {placed[1]} already there", highlight=False)
     for photo, error in failed.items():
-        out.print(f"[red]failed:[/] {photo}: {error}", highlight=False)
+        out.print(f"[red]failed:[/] {photo}: {error}", highlight=False, soft_wrap=True)
 
 
 def _rich_tree(tree: Any, perceptions: dict[Path, Any]) -> Tree:

@@ -11,9 +11,10 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import __version__
-from .common import (DeviceOpt, JsonOpt, ModelOpt, OfflineOpt, OverlapOpt, OverwriteOpt, PrecisionOpt, QuietOpt,
-                     RevisionOpt, TileOpt, check_output_path, default_output_path, errors, print_json,
-                     progress_display, stderr_console)
+from .common import (DEFAULT_MAX_PIXELS, DeviceOpt, JsonOpt, MaxPixelsOpt, ModelOpt, OfflineOpt, OverlapOpt,
+                     OverwriteOpt, PrecisionOpt, QuietOpt, RevisionOpt, TileOpt, check_engine_options,
+                     check_output_path, default_output_path, errors, print_json, progress_display,
+                     quiet_hub_logging, same_file, stderr_console)
 from .inspect import PerceiverOpt, load_perceiver_for_cli
 
 
@@ -29,6 +30,7 @@ def _load(spec: str, revision: str | None, offline: bool, device: str, precision
     from ..restore import TileConfig
     from ..runtime import resolve_runtime
 
+    quiet_hub_logging()
     if quiet:
         huggingface_hub.utils.disable_progress_bars()
     loaded = load_model(spec, revision=revision,
@@ -58,20 +60,32 @@ def fix(
     precision: PrecisionOpt = "auto",
     tile: TileOpt = "auto",
     tile_overlap: OverlapOpt = 32,
+    max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
     quiet: QuietOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Restore one photo; the result goes next to it as NAME_restored.EXT."""
-    from ..io import read_image, write_image
+    from ..atomic import check_folder_writable, remove_stale_partials
+    from ..errors import OutputError
+    from ..io import check_writable, read_image, write_image
     from ..pipeline import compare_image
 
     console = stderr_console(quiet or json_output)
     with errors(console):
+        check_engine_options(device, precision, tile)
         target = output or default_output_path(input)
-        check_output_path(input, target, overwrite=overwrite)
-        if compare is not None:
-            check_output_path(input, compare, overwrite=overwrite)
-        image = read_image(input)
+        outputs = [target] if compare is None else [target, compare]
+        if compare is not None and same_file(compare, target):
+            raise OutputError(f"--compare {compare} is the output file too: give the side-by-side another name")
+        for path in outputs:
+            check_output_path(input, path, overwrite=overwrite)
+        image = read_image(input, max_pixels=max_pixels)
+        for path in outputs:  # before any work: the format must hold the pixels, the folder take a file
+            check_writable(path, image.dtype)
+            if not path.parent.is_dir():
+                raise OutputError(f"cannot write {path}: folder {path.parent} does not exist")
+            check_folder_writable(path.parent)
+            remove_stale_partials(path.parent)
         loaded, restorer = _load(model, revision, offline, device, precision, tile, tile_overlap,
                                  quiet=console.quiet)
         started = time.perf_counter()
@@ -79,6 +93,8 @@ def fix(
             task = progress.add_task(input.name, total=None, rate="")
             restored, result = restorer(image, on_tile=lambda done, total: progress.update(
                 task, completed=done, total=total))
+        if result.span is not None and not console.quiet:
+            console.print(_hdr_note(input, result.span), highlight=False, soft_wrap=True)
         write_image(target, restored)
         if compare is not None:
             write_image(compare, compare_image(image, restored))
@@ -94,7 +110,12 @@ def fix(
 
 def _tiling_report(result: Any) -> dict[str, Any]:
     return {"tile": result.tiling.tile, "tiles": result.tiling.tiles, "retries": result.tiling.retries,
-            "fallbacks": result.fallbacks}
+            "fallbacks": result.fallbacks, "value_range": list(result.span) if result.span else None}
+
+
+def _hdr_note(source: Path, span: tuple[float, float]) -> str:
+    return (f"note: {source} holds values from {span[0]:g} to {span[1]:g} (beyond [0, 1]): restored scaled "
+            "into [0, 1] and scaled back, not clipped")
 
 
 def _report_common(loaded: Any, restorer: Any) -> dict[str, Any]:
@@ -123,19 +144,23 @@ def batch(
         "--skip-clean", help="Leave photos the perceiver rates high quality (clean) alone: no output, "
                              "listed as skipped.")] = False,
     perceiver: PerceiverOpt = "default",
+    max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
     quiet: QuietOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Restore every photo in a folder; existing outputs are skipped, so re-running resumes."""
-    from ..batch import default_output_dir, plan_batch, run_batch
+    from ..atomic import remove_stale_partials
+    from ..batch import check_output_dir, default_output_dir, plan_batch, run_batch
     from ..errors import InputImageError
-    from ..perceive.inspect import perceive
 
     console = stderr_console(quiet or json_output)
     with errors(console):
+        check_engine_options(device, precision, tile)
         if not folder.is_dir():
             raise InputImageError(f"not a folder: {folder}")
         output_dir = output or default_output_dir(folder)
+        check_output_dir(folder, output_dir)
+        remove_stale_partials(output_dir, recursive=recursive)
         todo, skipped = plan_batch(folder, output_dir, recursive=recursive, overwrite=overwrite)
         loaded, restorer = (_load(model, revision, offline, device, precision, tile, tile_overlap,
                                   quiet=console.quiet) if todo else (None, None))
@@ -148,6 +173,8 @@ def batch(
 
             def restore(image: Any) -> tuple[Any, dict[str, Any]]:
                 if judge is not None:
+                    from ..perceive.inspect import perceive  # only --skip-clean needs the perceiver's code
+
                     perception = perceive(judge, image)
                     if perception.is_clean:
                         return None, {"reason": "clean", "perception": perception.to_dict()}
@@ -161,9 +188,12 @@ def batch(
                 progress.update(task, advance=1, rate=f"{rate:.2f} MP/s")
                 if result.status == "failed" and not progress.disable:  # the summary lists it again
                     progress.console.print(f"[red]failed:[/] {result.item.source}: {result.error}",
-                                           highlight=False)
+                                           highlight=False, soft_wrap=True)
+                if result.details.get("value_range") and not console.quiet:
+                    progress.console.print(_hdr_note(result.item.source, result.details["value_range"]),
+                                           highlight=False, soft_wrap=True)
 
-            results = run_batch(todo, restore, on_result=on_result)
+            results = run_batch(todo, restore, on_result=on_result, max_pixels=max_pixels)
         seconds = time.perf_counter() - started
         failed = [r for r in results if r.status == "failed"]
         clean = [r for r in results if r.status == "skipped"]
@@ -184,11 +214,12 @@ def batch(
         else:
             skipped_clean = f", {len(clean)} skipped (clean)" if skip_clean else ""
             console.print(f"{len(results) - len(failed) - len(clean)} restored, {len(skipped)} skipped (output exists)"
-                          f"{skipped_clean}, {len(failed)} failed -> {output_dir}", highlight=False)
+                          f"{skipped_clean}, {len(failed)} failed -> {output_dir}", highlight=False, soft_wrap=True)
             for result in clean:
-                console.print(f"[green]skipped (clean):[/] {result.item.source}", highlight=False)
-            for result in failed:
-                console.print(f"[red]failed:[/] {result.item.source}: {result.error}", highlight=False)
+                console.print(f"[green]skipped (clean):[/] {result.item.source}", highlight=False, soft_wrap=True)
+            for result in failed:  # one line each, however long: scripts split them on newlines
+                console.print(f"[red]failed:[/] {result.item.source}: {result.error}", highlight=False,
+                              soft_wrap=True)
         if failed:
             raise typer.Exit(1)
 
