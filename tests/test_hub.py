@@ -351,3 +351,38 @@ def test_hub_writes_only_into_the_cache(fake_hub: FakeHub, cache_dir: Path, tmp_
     _hub_load(fake_hub, cache_dir)
     assert snapshot() == before
     assert any(cache_dir.rglob(MODEL_WEIGHTS))
+
+
+@pytest.mark.parametrize("spec,reason", [
+    ("./mine", "written as a path"), ("/no/such/model", "written as a path"), ("~/mine", "written as a path"),
+    ("runs/mine.safetensors", "names a weights file"), ("runs/mine", "the folder runs exists"),
+])
+def test_a_missing_path_like_spec_is_a_local_error_without_the_hub(
+    spec: str, reason: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    monkeypatch.setattr(hub, "_hub_source", lambda *a, **k: pytest.fail("asked the Hub"))
+    with pytest.raises(WeightsError, match=f"no such model folder or file: .*{reason}"):
+        resolve_model(spec)
+
+
+def test_an_unreachable_hub_fails_fast_without_the_library_retries(
+    fake_hub: FakeHub, cache_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without the probe huggingface_hub 2.4 waits 1+2+4+8+8 s and logs a warning per retry."""
+    import time
+
+    endpoint = fake_hub.endpoint
+    fake_hub.stop()
+    started = time.perf_counter()
+    with pytest.raises(WeightsError, match=f"cannot reach the Hub at {endpoint}: .*refused.*--offline"):
+        load_model(REPO, endpoint=endpoint, cache_dir=cache_dir)
+    assert time.perf_counter() - started < 5
+    assert "Retrying" not in caplog.text
+
+
+def test_a_hub_that_answers_errors_is_probed_once_then_the_error_mapped(fake_hub: FakeHub, cache_dir: Path) -> None:
+    with pytest.raises(WeightsError, match="no such model: acme/missing"):
+        load_model("acme/missing", endpoint=fake_hub.endpoint, cache_dir=cache_dir)
+    assert len(fake_hub.requests) == 1

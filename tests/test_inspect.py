@@ -119,6 +119,27 @@ def test_inspect_bad_input_is_one_line(tmp_path):
     assert [item["status"] for item in json.loads(result.stdout)["items"]] == ["ok", "failed"]
 
 
+def test_inspect_refuses_non_finite_and_oversized_photos_and_skips_partial_files(tmp_path):
+    """Issue 17: a NaN pixel gave a report of bare NaN (not JSON); a killed run's temporary file
+    was read as a photo; --max-pixels guards inspect as it does fix."""
+    import cv2
+
+    nan = np.full((32, 32, 3), 0.5, np.float32)
+    nan[0, 0, 0] = np.nan
+    assert cv2.imwrite(str(tmp_path / "nan.tif"), nan)
+    result = invoke("inspect", tmp_path / "nan.tif", "--json")
+    assert result.exit_code == 3 and "NaN or infinite" in result.stderr and result.stdout == ""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    save(folder / "a.png", np.full((40, 40, 3), 0.5))
+    (folder / ".a.png.4194303-0123abcd.uhdrestore-partial.png").write_bytes(b"\x89PNG\r\n\x1a\n half")
+    result = invoke("inspect", folder, "--json")
+    assert result.exit_code == 0, result.output
+    assert [item["input"] for item in json.loads(result.stdout)["items"]] == [str(folder / "a.png")]
+    result = invoke("inspect", folder / "a.png", "--max-pixels", "1000")
+    assert result.exit_code == 3 and "too large" in result.stderr
+
+
 def test_train_order_perceived_starts_with_the_mildest_stage(tmp_path):
     from tests.train.test_data import write_photos
 

@@ -494,3 +494,59 @@ def test_image_properties():
     image = Image(np.zeros((3, 5, 1), np.uint16), None, ImageMetadata())
     assert (image.height, image.width, image.is_gray, image.dtype) == (3, 5, True, np.uint16)
     assert not Image(np.zeros((3, 5, 3), np.uint8), None, ImageMetadata()).is_gray
+
+
+# --- issue 17: what the header and the values say before any work ----------------------------
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_float_image_with_a_non_finite_value_is_refused(tmp_path, bad):
+    pixels = np.full((8, 8, 3), 0.5, np.float32)
+    pixels[3, 4, 1] = bad
+    assert cv2.imwrite(str(tmp_path / "a.tif"), pixels)
+    with pytest.raises(InputImageError, match="1 NaN or infinite value"):
+        read_image(tmp_path / "a.tif")
+
+
+def test_hdr_values_are_scaled_for_processing_and_back_not_clipped():
+    rgb = np.array([[[-0.5, 0.25, 4.0]]], np.float32)
+    image = Image(rgb, None, ImageMetadata())
+    assert io.value_range(rgb) == (-0.5, 4.0) and io.value_range(rgb / 8 + 0.5) is None
+    seen = []
+    result = io.map_rgb(image, lambda pixels: seen.append(pixels.copy()) or pixels)
+    assert seen[0].min() >= 0 and seen[0].max() <= 1
+    np.testing.assert_allclose(result.rgb, rgb, atol=1e-6)
+
+
+def test_the_pixel_limit_is_read_from_the_header(tmp_path):
+    assert cv2.imwrite(str(tmp_path / "a.png"), noise(30, 40, 3))
+    assert read_image(tmp_path / "a.png", max_pixels=1200).width == 40
+    with pytest.raises(InputImageError, match=r"40x30 .*over the limit of 1199 pixels"):
+        read_image(tmp_path / "a.png", max_pixels=1199)
+    assert read_image(tmp_path / "a.png", max_pixels=0).height == 30  # 0: no limit
+
+
+def test_only_regular_files_are_read(tmp_path):
+    os.mkfifo(tmp_path / "p.png")
+    (tmp_path / "z.png").symlink_to("/dev/zero")
+    for name in ("p.png", "z.png"):
+        with pytest.raises(InputImageError, match="not a regular file"):
+            read_image(tmp_path / name)
+
+
+def test_check_writable_refuses_before_the_work(tmp_path):
+    io.check_writable(tmp_path / "a.tif", np.float32)
+    for name, dtype in (("a.gif", np.uint8), ("a.png", np.float32), ("a.jpg", np.uint16)):
+        with pytest.raises(OutputError):
+            io.check_writable(tmp_path / name, dtype)
+
+
+def test_write_errors_carry_the_os_reason(tmp_path, monkeypatch):
+    import errno
+
+    def read_only(path, mode="r", *args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+
+    monkeypatch.setattr(io, "open", read_only, raising=False)
+    with pytest.raises(OutputError, match="Read-only file system") as caught:
+        write_image(tmp_path / "a.png", Image(noise(4, 4, 3), None, ImageMetadata()))
+    assert caught.value.errno == errno.EROFS and list(tmp_path.iterdir()) == []

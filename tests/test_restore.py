@@ -101,3 +101,72 @@ def test_out_of_memory_at_every_tile_size_is_a_device_memory_error(model, monkey
     monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
     with pytest.raises(DeviceMemoryError, match="out of memory"):
         restore_image(synthetic_photo(300, 300), model, CPU, TileConfig(tile=256))
+
+
+# --- issue 17 ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dark", [False, True])
+@pytest.mark.parametrize("height,width", [(301, 517), (8, 2000), (3, 50), (1000, 37), (64, 64)])
+def test_the_banded_thumbnail_equals_the_whole_image_thumbnail(monkeypatch, dark, height, width):
+    import dataclasses
+
+    import uhdrestore.restore
+    from tests.conftest import TINY
+    from uhdrestore.io import to_float
+    from uhdrestore.models import build_model
+    from uhdrestore.restore import banded_thumbnail
+
+    network = build_model(dataclasses.replace(TINY, context_dark=dark)).eval()
+    pixels = (synthetic_photo(height, width) * 255).astype(np.uint8)
+    whole = network.thumbnail(torch.from_numpy(to_float(pixels)).permute(2, 0, 1)[None])
+    monkeypatch.setattr(uhdrestore.restore, "THUMBNAIL_BAND_PIXELS", 5000)  # many bands, some of 4 rows
+    banded = banded_thumbnail(network, pixels, to_float)
+    assert banded.shape == whole.shape
+    torch.testing.assert_close(banded, whole, rtol=0, atol=1e-5)
+
+
+def test_8_bit_pixels_restore_like_their_float_form(model):
+    from uhdrestore.io import from_float, to_float
+    from uhdrestore.restore import restore_pixels
+
+    pixels = (synthetic_photo(200, 260) * 255).astype(np.uint8)
+    tiles = TileConfig(tile=128, overlap=16)
+    direct = restore_pixels(pixels, model, CPU, tiles).image
+    via_float = from_float(restore_image(to_float(pixels), model, CPU, tiles).image, np.uint8)
+    assert direct.dtype == np.uint8 and np.abs(direct.astype(int) - via_float).max() <= 1
+
+
+def test_hdr_float_pixels_are_restored_scaled_and_mapped_back(model):
+    from uhdrestore.restore import restore_pixels
+
+    photo = synthetic_photo(64, 80)
+    plain = restore_pixels(photo, model, CPU)
+    hdr = restore_pixels(photo * 4, model, CPU)
+    assert plain.span is None and hdr.span == (0.0, pytest.approx(float(photo.max()) * 4))
+    np.testing.assert_allclose(hdr.image, plain.image * hdr.span[1], atol=1e-5)  # not clipped at 1
+
+
+def test_a_non_finite_output_even_in_fp32_is_an_error(model, monkeypatch):
+    from uhdrestore.errors import NonFiniteOutputError
+
+    monkeypatch.setattr(model, "forward", lambda x, context=None: x * float("nan"))
+    with pytest.raises(NonFiniteOutputError, match="NaN or infinite"):
+        restore_image(synthetic_photo(64, 64), model, CPU)
+
+
+def test_a_thin_image_keeps_its_colours_like_any_other():
+    """An 8 x 4000 strip shifted the channel means of the bundled model by up to 21/255; mirrored
+    out to 64 rows it changes them as a square image of the same content does."""
+    from uhdrestore.hub import load_model
+
+    network = load_model("default").module
+    rng = np.random.default_rng(0)
+
+    def mean_shift(height: int, width: int) -> np.ndarray:
+        image = np.clip(0.5 + 0.2 * rng.standard_normal((height, width, 3)), 0, 1).astype(np.float32)
+        restored = restore_image(image, network, CPU).image
+        return (restored.mean(axis=(0, 1)) - image.mean(axis=(0, 1))) * 255
+
+    square = mean_shift(512, 512)
+    for height, width in ((8, 4000), (4000, 8), (1, 3000)):
+        assert np.abs(mean_shift(height, width) - square).max() < 2.0

@@ -103,3 +103,26 @@ def test_tiles_reach_fn_channels_last_with_a_true_batch_stride():
     image = np.random.default_rng(0).random((64, 96, 3), dtype=np.float32)
     process_tiles(image, fn, tile=0, overlap=0, device=torch.device("cpu"))
     assert seen[0].is_contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.parametrize("tile", [0, 64, 100])
+def test_integer_pixels_in_and_out_with_only_a_band_of_floats(tile):
+    """prepare/finish: tiles are converted one at a time and finished rows go straight into a
+    uint8 output, so no float copy of the whole image is ever made."""
+    image = np.random.default_rng(2).integers(0, 256, (230, 190, 3), dtype=np.uint8)
+    prepared, finished = [], []
+
+    def prepare(pixels: np.ndarray) -> np.ndarray:
+        prepared.append(pixels.shape)
+        return pixels.astype(np.float32) / 255
+
+    def finish(rows: np.ndarray) -> np.ndarray:
+        finished.append(rows.shape[0])
+        return from_float(rows, np.uint8)
+
+    output, _ = process_tiles(image, lambda t: t, tile=tile, overlap=8, device=CPU, prepare=prepare,
+                              finish=finish, output=np.empty_like(image))
+    assert output.dtype == np.uint8 and np.array_equal(output, image)
+    assert sum(finished) == 230 and max(finished) <= 64  # every row finished once, in small slices
+    if tile:
+        assert max(max(shape[:2]) for shape in prepared) <= tile
