@@ -1,0 +1,73 @@
+"""The validation list and the benchmark helpers a user relies on: list parsing, crops, foreign recipes."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from foreign import FOREIGN, RECIPE_KIND, cbsd68_sigma, foreign_degrade  # noqa: E402
+from validation import GROUPS, VALIDATION_LIST, VALIDATION_PHOTOS, read_photo_list, validation_samples  # noqa: E402
+
+
+def test_validation_list_has_every_group_and_folder() -> None:
+    rows = read_photo_list(VALIDATION_LIST)
+    paths = [path for _, (path, _) in rows]
+    assert len(paths) == len(set(paths)) >= 80
+    assert Counter(group for _, (_, group) in rows) == {group: 14 for group in GROUPS}
+    assert {path.split("/")[0] for path in paths} == {"imagenet-samples", "wikipedia", "sun-hays", "plasma"}
+
+
+def test_validation_list_files_exist() -> None:
+    if not VALIDATION_PHOTOS.is_dir():
+        pytest.skip(f"{VALIDATION_PHOTOS} is not here")
+    missing = [path for _, (path, _) in read_photo_list(VALIDATION_LIST) if not (VALIDATION_PHOTOS / path).is_file()]
+    assert missing == []
+
+
+def test_read_photo_list_skips_comments_and_header_and_limits_per_group(tmp_path: Path) -> None:
+    listing = tmp_path / "list.tsv"
+    listing.write_text("# how it was chosen\npath\tgroup\na.png\tnature\nb.png\tnature\nc.png\tnight\n")
+    assert read_photo_list(listing) == [(0, ("a.png", "nature")), (1, ("b.png", "nature")), (2, ("c.png", "night"))]
+    assert read_photo_list(listing, limit=1) == [(0, ("a.png", "nature")), (2, ("c.png", "night"))]
+
+
+def test_read_photo_list_rejects_an_unknown_group(tmp_path: Path) -> None:
+    listing = tmp_path / "list.tsv"
+    listing.write_text("path\tgroup\na.png\tcastles\n")
+    with pytest.raises(SystemExit, match="castles"):
+        read_photo_list(listing)
+
+
+def test_small_photos_are_used_whole_in_both_views(tmp_path: Path) -> None:
+    import cv2
+
+    gradient = np.linspace(0, 255, 600 * 800, dtype=np.float32).reshape(600, 800)
+    cv2.imwrite(str(tmp_path / "big.png"), np.dstack([gradient] * 3).astype(np.uint8))
+    cv2.imwrite(str(tmp_path / "small.png"), np.full((300, 400, 3), 128, np.uint8))
+    entries = [(0, ("big.png", "nature")), (1, ("small.png", "studio"))]
+    samples = validation_samples(tmp_path, entries, crops=2, crop_size=512, whole_side=400)
+    shapes = [(sample.photo, sorted(sample.views), sample.image.shape) for sample in samples]
+    assert shapes == [("big.png", ["crops"], (512, 512, 3)), ("big.png", ["crops"], (512, 512, 3)),
+                      ("big.png", ["whole"], (300, 400, 3)), ("small.png", ["crops", "whole"], (300, 400, 3))]
+
+
+@pytest.mark.parametrize("name", list(FOREIGN))
+def test_foreign_recipes_are_seeded_8_bit_and_change_the_image(name: str) -> None:
+    rng = np.random.default_rng(0)
+    clean = rng.uniform(0.1, 0.5, (96, 128, 3)).astype(np.float32)
+    first = foreign_degrade(clean, name, np.random.default_rng(1), 0.5)
+    again = foreign_degrade(clean, name, np.random.default_rng(1), 0.5)
+    assert first.shape == clean.shape and first.dtype == np.float32
+    assert np.array_equal(first, again)
+    assert np.allclose(first * 255, np.rint(first * 255), atol=1e-4)
+    assert float(np.abs(first - clean).mean()) > 0.002
+    assert RECIPE_KIND[name] in {"rain", "haze", "noise", "blur", "snow", "lowlight"}
+
+
+def test_cbsd68_sigmas() -> None:
+    assert [cbsd68_sigma(severity) for severity in (0.3, 0.5, 0.8)] == [15, 25, 50]
