@@ -1,7 +1,7 @@
 """4K speed and memory in one table: the network, whole `fix`/`batch` runs, and OpenCV NLM beside them.
 
-    python benchmarks/speed.py [--repeats 3] [--warmup 1] [--size 3840x2160] [--skip-8k] [--skip-compile]
-                               [--json out.json]
+    python benchmarks/speed.py [--repeats 3] [--warmup 1] [--size 3840x2160] [--skip-8k] [--skip-16k]
+                               [--skip-compile] [--json out.json]
 
 How it measures, and why:
 - Every network configuration runs in its own fresh process, so its peak memory is its
@@ -14,7 +14,11 @@ How it measures, and why:
 - OpenCV fastNlMeansDenoisingColored, what a user would run instead, runs on the same
   image in the same run; only the call is timed (no start-up, no I/O), which favours it.
 - The input is the demo photo resized to --size with visible noise added, so PNG coding
-  and NLM see photo-like content. The 8K row uses twice --size in each dimension.
+  and NLM see photo-like content. The 8K row uses twice --size in each dimension, the 16K
+  row four times.
+- The memory rows divide each `fix` run's peak RSS by its pixel count and hold it against
+  the target of issue 17: at most 16 bytes per pixel plus 0.5 GiB (8-bit RGB input and
+  output need 6 bytes per pixel; the rest is one band of tiles, the network and PyTorch).
 - On CUDA the network's FLOPs are counted once (FlopCounterMode on the meta device) and
   the best untiled half-precision time is turned into a share of the device's peak.
 """
@@ -51,6 +55,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO_PHOTO = REPO / "examples" / "rainy_meadow.png"
 BATCH_IMAGES = 3
 NOISE_SIGMA = 10 / 255  # visible noise, so NLM has work to do
+MEMORY_BYTES_PER_PIXEL, MEMORY_BASE_GIB = 16, 0.5  # the target: peak RSS <= 16 B/px + 0.5 GiB
 # Dense bf16/fp16 tensor-core peaks in FLOP/s, from the vendors' data sheets (no sparsity).
 GPU_PEAKS = {"H100 PCIe": 756e12, "H100 NVL": 835e12, "H100": 989e12, "H200": 989e12, "A100": 312e12}
 Row = dict[str, Any]
@@ -354,13 +359,38 @@ def end_to_end_rows(args: argparse.Namespace, width: int, height: int, work: Pat
     if fix["status"] == "ok":
         ratio.update(extra=f"{fix['median_s'] / nlm['median_s']:.2f}", ratio=fix["median_s"] / nlm["median_s"])
     rows.append(ratio)
-    big = f"uhdrestore fix, {2 * width}x{2 * height} PNG (1 run)"
-    if args.skip_8k:
-        rows.append(row("end to end", big, status="skipped", note="--skip-8k"))
-    else:
-        large = work / "large.png"
-        cv2.imwrite(str(large), test_image(2 * width, 2 * height))
+    for scale, skip, flag in ((2, args.skip_8k, "--skip-8k"), (4, args.skip_16k, "--skip-16k")):
+        big = f"uhdrestore fix, {scale * width}x{scale * height} PNG (1 run)"
+        if skip:
+            rows.append(row("end to end", big, status="skipped", note=flag))
+            continue
+        large = work / f"large{scale}.png"
+        cv2.imwrite(str(large), test_image(scale * width, scale * height))
         rows.append(_single_fix(large, args.model, big))
+        large.unlink()
+    return rows
+
+
+def memory_rows(end_to_end: list[Row], width: int, height: int) -> list[Row]:
+    """Peak RSS of `fix` per pixel at 1x, 2x and 4x --size, against 16 B/px + 0.5 GiB."""
+    rows = []
+    fixes = {1: f"uhdrestore fix, {width}x{height} PNG"}
+    fixes.update({scale: f"uhdrestore fix, {scale * width}x{scale * height} PNG (1 run)" for scale in (2, 4)})
+    found = {r["name"]: r for r in end_to_end}
+    for scale, source in fixes.items():
+        pixels = scale * width * scale * height
+        name = f"fix peak RSS per pixel, {scale * width}x{scale * height} (target <= 16 B/px + 0.5 GiB)"
+        measured = found.get(source)
+        if measured is None or measured["status"] != "ok":
+            rows.append(row("memory", name, status=measured["status"] if measured else "failed",
+                            note=(measured or {}).get("note", "")))
+            continue
+        target = (MEMORY_BYTES_PER_PIXEL * pixels) / 2**30 + MEMORY_BASE_GIB
+        per_pixel = measured["peak_gib"] * 2**30 / pixels
+        rows.append(row("memory", name, extra=f"{per_pixel:.1f} B/px; target {target:.2f} GiB",
+                        peak_gib=measured["peak_gib"], peak_of="process RSS",
+                        note="met" if measured["peak_gib"] <= target else "NOT met",
+                        bytes_per_pixel=per_pixel, target_gib=target, met=measured["peak_gib"] <= target))
     return rows
 
 
@@ -380,6 +410,8 @@ def main() -> None:
     parser.add_argument("--size", default="3840x2160", help="WIDTHxHEIGHT of the test image (default 3840x2160)")
     parser.add_argument("--model", default="default")
     parser.add_argument("--skip-8k", action="store_true", help="skip the fix run at twice --size (7680x4320)")
+    parser.add_argument("--skip-16k", action="store_true",
+                        help="skip the fix run at four times --size (15360x8640: minutes on a small CPU)")
     parser.add_argument("--skip-compile", action="store_true", help="skip the torch.compile rows (slow to compile)")
     parser.add_argument("--json", type=Path, help="also write the header and rows as JSON here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -401,7 +433,7 @@ def main() -> None:
     flops = count_flops(args.model, width, height)
     with tempfile.TemporaryDirectory(prefix="uhdrestore-speed-") as folder:
         end_to_end = end_to_end_rows(args, width, height, Path(folder))
-    rows = network + end_to_end + gpu_rows(network, flops)
+    rows = network + end_to_end + memory_rows(end_to_end, width, height) + gpu_rows(network, flops)
     _model, described = benchmark_model(args.model)
     header = [f"machine: {machine()}", f"model: {described}; {flops / 1e9:.1f} GFLOP per {width}x{height} frame",
               (f"input: {width}x{height}, medians of {args.repeats} runs after {args.warmup} warm-up; "

@@ -34,6 +34,10 @@ def test_speed_benchmark_prints_one_table_with_every_row(tmp_path):
         "OpenCV fastNlMeansDenoisingColored (call only)",
         "fix / NLM time ratio (target <= 1.0)",
         "uhdrestore fix, 256x192 PNG (1 run)",
+        "uhdrestore fix, 512x384 PNG (1 run)",
+        "fix peak RSS per pixel, 128x96 (target <= 16 B/px + 0.5 GiB)",
+        "fix peak RSS per pixel, 256x192 (target <= 16 B/px + 0.5 GiB)",
+        "fix peak RSS per pixel, 512x384 (target <= 16 B/px + 0.5 GiB)",
     ]
     for name in expected_ok:
         assert rows[name]["status"] == "ok", rows[name]
@@ -43,6 +47,7 @@ def test_speed_benchmark_prints_one_table_with_every_row(tmp_path):
     assert rows["uhdrestore fix, 128x96 PNG"]["peak_gib"] > 0
     assert rows["fix / NLM time ratio (target <= 1.0)"]["ratio"] > 0
     assert rows["uhdrestore batch, 3 images"]["images_per_s"] > 0
+    assert rows["fix peak RSS per pixel, 512x384 (target <= 16 B/px + 0.5 GiB)"]["bytes_per_pixel"] > 0
     gpu = [row for row in data["rows"] if row["section"] == "gpu"]
     assert gpu and all(row["status"] in ("ok", "not measured") for row in gpu)
     assert data["flops_per_frame"] > 0
