@@ -33,10 +33,10 @@ from common import machine
 
 from uhdrestore.degrade import degrade
 from uhdrestore.io import Image, read_image, to_float, write_image
-from uhdrestore.perceive.evaluate import confusion, f1_score, predict
+from uhdrestore.train.perceiver_scores import confusion, f1_score, predict
 from uhdrestore.perceive.inspect import load_perceiver
 from uhdrestore.perceive.model import PERCEIVED_KINDS, TIERS
-from uhdrestore.perceive.samples import example_from_image, stack_examples
+from uhdrestore.train.perceiver_examples import example_from_image, stack_examples
 
 DEFAULT_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "train-photos"
 SEED = 31

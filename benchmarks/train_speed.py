@@ -37,19 +37,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine  # noqa: E402
 
 from tests.conftest import synthetic_photo  # noqa: E402
-from uhdrestore.data import TRAIN, CleanPhotos, SyntheticStage  # noqa: E402
 from uhdrestore.io import Image, from_float, write_image  # noqa: E402
 from uhdrestore.models import PRESETS, build_model  # noqa: E402
 from uhdrestore.runtime import resolve_runtime  # noqa: E402
-from uhdrestore.train import loop  # noqa: E402
+from uhdrestore.train import events, loop  # noqa: E402
 from uhdrestore.train.config import StageConfig, TrainConfig  # noqa: E402
+from uhdrestore.train.data import CleanPhotos, SyntheticStage  # noqa: E402
 from uhdrestore.train.dist import Distributed  # noqa: E402
+from uhdrestore.train.evaluate import evaluate  # noqa: E402
 from uhdrestore.train.losses import reconstruction_loss  # noqa: E402
+from uhdrestore.train.samples import Samples  # noqa: E402
 
 PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "train-photos"
 UNTIMED_STEPS = 20
-RECIPE = dict(patch_size=64, view_size=128, view_max=384, jpeg_after=0.3, batch_size=8, clean_fraction=0.35,
-              severity=(0.1, 1.0), iterations=5000, pool_size=10000)
+RECIPE = {"data.patch_size": 64, "data.view_size": 128, "data.view_max": 384, "data.jpeg_after": 0.3,
+          "optim.batch_size": 8, "data.clean_fraction": 0.35, "data.severity": (0.1, 1.0),
+          "optim.steps_per_stage": 5000, "data.pool_size": 10000}
 
 
 def _photos_folder(scratch: Path) -> Path:
@@ -64,7 +67,7 @@ def _photos_folder(scratch: Path) -> Path:
 
 
 def _config(kind: str, **overrides: Any) -> TrainConfig:
-    return TrainConfig(stages=(StageConfig.parse(kind),), **{**RECIPE, **overrides})
+    return TrainConfig(stages=(StageConfig.parse(kind),)).replace(**{**RECIPE, **overrides})
 
 
 def peak_gflops(seconds: float = 2.0) -> float:
@@ -85,16 +88,16 @@ def network_rate(config: TrainConfig, steps: int) -> dict[str, float]:
     torch.manual_seed(0)
     model = build_model(config.model).to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    side, batch = config.patch_size, config.batch_size
+    side, batch = config.data.patch_size, config.optim.batch_size
     patch = torch.rand(batch, 3, side, side).to(memory_format=torch.channels_last)
     clean = torch.rand_like(patch)
     thumb = torch.rand(batch, 6, config.model.context_size, config.model.context_size)
 
     def step() -> None:
-        loss = reconstruction_loss(model(patch, None, thumb), clean, fft_weight=config.fft_weight).mean()
+        loss = reconstruction_loss(model(patch, None, thumb), clean, fft_weight=config.losses.fft_weight).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.optim.grad_clip)
         optimizer.step()
 
     with FlopCounterMode(display=False) as counter:
@@ -112,8 +115,8 @@ def network_rate(config: TrainConfig, steps: int) -> dict[str, float]:
 def synthesis_rate(photos: CleanPhotos, kind: str, samples: int) -> float:
     """Samples/s of one kind's synthesis plus its thumbnail, as the data thread makes them."""
     config = _config(kind)
-    stage = SyntheticStage(StageConfig.parse(kind), photos, config)
-    batches = loop._Samples(config, [stage], torch.device("cpu"))
+    stage = SyntheticStage(StageConfig.parse(kind), photos, config.data, config.seed)
+    batches = Samples(config.data, config.model, [stage], torch.device("cpu"))
     start = time.perf_counter()
     for sample_id in range(samples):
         batches.tensors([(0, sample_id)])
@@ -122,12 +125,13 @@ def synthesis_rate(photos: CleanPhotos, kind: str, samples: int) -> float:
 
 def loop_rate(photos_dir: Path, kind: str, steps: int, cache_bytes: int, scratch: Path) -> float:
     """Steps/s of `train` itself over steps UNTIMED_STEPS..steps of one stage."""
-    config = _config(kind, val_every=10**6, checkpoint_every=10**6, pool_size=steps * RECIPE["batch_size"] // 4)
+    config = _config(kind, val_every=10**6, checkpoint_every=10**6,
+                     **{"data.pool_size": steps * RECIPE["optim.batch_size"] // 4})
     times: dict[int, float] = {}
 
-    def on_event(event: dict[str, Any]) -> None:
-        if event["event"] == "step":
-            times[event["step"]] = time.perf_counter()
+    def on_event(event: events.Event) -> None:
+        if isinstance(event, events.Stepped):
+            times[event.step] = time.perf_counter()
 
     run_dir = Path(tempfile.mkdtemp(dir=scratch))
     try:
@@ -142,12 +146,12 @@ def loop_rate(photos_dir: Path, kind: str, steps: int, cache_bytes: int, scratch
 def validation_and_checkpoint_seconds(config: TrainConfig, photos: CleanPhotos, scratch: Path) -> dict[str, float]:
     from uhdrestore.train.checkpoint import save_checkpoint
 
-    stage = SyntheticStage(config.stages[0], photos, config)
-    samples = loop._Samples(config, [stage], torch.device("cpu"))
+    stage = SyntheticStage(config.stages[0], photos, config.data, config.seed)
+    samples = Samples(config.data, config.model, [stage], torch.device("cpu"))
     model = build_model(config.model)
     start = time.perf_counter()
     sets = {config.stages[0].name: samples.validation(0)}
-    loop._evaluate(model, sets, resolve_runtime("cpu", "fp32"))
+    evaluate(model, sets, resolve_runtime("cpu", "fp32"))
     validation = time.perf_counter() - start
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
     tensors.update({f"ema.{k}": v.clone() for k, v in model.state_dict().items()})

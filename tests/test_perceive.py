@@ -17,11 +17,11 @@ from uhdrestore.perceive import (
     PerceiverConfig,
     views,
 )
-from uhdrestore.perceive.evaluate import f1_score, score_examples
 from uhdrestore.perceive.inspect import load_perceiver, perceive
-from uhdrestore.perceive.samples import draw_example, stack_examples
 from uhdrestore.perceive.sorting import branch_name, sort_into
 from uhdrestore.perceive.tree import build_tree, dominant_kinds
+from uhdrestore.train.perceiver_examples import draw_example, stack_examples
+from uhdrestore.train.perceiver_scores import f1_score, score_examples
 
 CONFIG = PerceiverConfig()
 
@@ -181,4 +181,30 @@ def test_train_perceiver_never_silently_restarts_a_run(tmp_path):
     run.mkdir()
     (run / "checkpoint.safetensors").write_bytes(b"")
     result = invoke("train-perceiver", "--clean", tmp_path, "--run-dir", run)
-    assert result.exit_code == 1 and "--resume" in result.stderr
+    assert result.exit_code == 6 and "--resume" in result.stderr
+
+
+def test_a_resumed_perceiver_run_matches_an_uninterrupted_one(tmp_path):
+    from safetensors.torch import load_file
+
+    from tests.train.test_data import write_photos
+    from uhdrestore.train.perceiver import PerceiverTraining, _Stopped, train_perceiver
+    from uhdrestore.train.shared import ResumeMismatchError
+
+    clean = write_photos(tmp_path / "clean", count=3, size=(120, 160))
+    settings = PerceiverTraining(examples=16, validation_examples=4, scenes=0, steps=5, batch_size=4, restorer=None,
+                                 checkpoint_every=2)
+
+    def train(run_dir, **kwargs):
+        return train_perceiver(settings, clean_dir=clean, run_dir=run_dir, output_dir=run_dir / "model",
+                               config=CONFIG, **kwargs)
+
+    train(tmp_path / "straight")
+    with pytest.raises(_Stopped):
+        train(tmp_path / "killed", stop_after=3)  # after the step-2 checkpoint
+    train(tmp_path / "killed", resume=True)
+    a, b = (load_file(tmp_path / name / "model" / "model.safetensors") for name in ("straight", "killed"))
+    assert all(torch.equal(a[key], b[key]) for key in a)
+    with pytest.raises(ResumeMismatchError, match="batch_size"):
+        train_perceiver(PerceiverTraining(**{**settings.__dict__, "batch_size": 2}), clean_dir=clean,
+                        run_dir=tmp_path / "killed", output_dir=tmp_path / "x", config=CONFIG, resume=True)

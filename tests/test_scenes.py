@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 
 from tests.test_perceive import CONFIG
-from uhdrestore.perceive.samples import draw_example
-from uhdrestore.scenes import scene, scenes
+from uhdrestore.train.perceiver_examples import draw_example
+from uhdrestore.train.scenes import scene, scenes
 
 
 def test_scenes_are_reproducible_and_differ_from_each_other():

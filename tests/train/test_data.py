@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from tests.conftest import synthetic_photo
-from uhdrestore.data import TRAIN, VALIDATION, CleanPhotos, PairedStage, make_stage
 from uhdrestore.errors import InputImageError
 from uhdrestore.io import Image, from_float, write_image
-from uhdrestore.train.config import StageConfig, TrainConfig
+from uhdrestore.train.config import DataConfig, StageConfig
+from uhdrestore.train.data import TRAIN, VALIDATION, CleanPhotos, PairedStage, make_stage
 
 
 def write_photos(folder: Path, count: int = 4, size: tuple[int, int] = (120, 160)) -> Path:
@@ -20,15 +20,14 @@ def write_photos(folder: Path, count: int = 4, size: tuple[int, int] = (120, 160
     return folder
 
 
-def config(**overrides) -> TrainConfig:
-    return TrainConfig(stages=(StageConfig.parse("rain"), StageConfig.parse("noise")), patch_size=32,
-                       val_patch_size=48, **overrides)
+def config(**overrides) -> DataConfig:
+    return DataConfig(patch_size=32, val_patch_size=48, **overrides)
 
 
 def test_a_sample_is_replayed_bit_identically_from_its_id(tmp_path):
     folder = write_photos(tmp_path / "clean")
-    first = make_stage(StageConfig.parse("rain+haze"), config(), CleanPhotos(folder, holdout=(), seed=0))
-    again = make_stage(StageConfig.parse("rain+haze"), config(), CleanPhotos(folder, holdout=(), seed=0))
+    first = make_stage(StageConfig.parse("rain+haze"), config(), 0, CleanPhotos(folder, holdout=(), seed=0))
+    again = make_stage(StageConfig.parse("rain+haze"), config(), 0, CleanPhotos(folder, holdout=(), seed=0))
     degraded, clean = first.sample(123)
     for _ in range(2):
         replayed, replayed_clean = again.sample(123)
@@ -46,7 +45,7 @@ def test_validation_photos_are_held_out_and_fixed(tmp_path):
     assert CleanPhotos(folder, holdout=(), seed=3).val_names == photos.val_names
     chosen = CleanPhotos(folder, holdout=("photo2.png",), seed=3)
     assert chosen.val_names == ["photo2.png"]
-    stage = make_stage(StageConfig.parse("noise"), config(), photos)
+    stage = make_stage(StageConfig.parse("noise"), config(), 0, photos)
     assert np.array_equal(stage.sample(0, VALIDATION)[0], stage.sample(0, VALIDATION)[0])
     assert stage.sample(0, VALIDATION)[0].shape == (48, 48, 3)
     with pytest.raises(InputImageError, match="not found"):
@@ -58,7 +57,7 @@ def test_paired_dataset_layout_is_detected_and_split(tmp_path):
     write_photos(root / "gt", count=12, size=(64, 64))
     write_photos(root / "lq", count=12, size=(64, 64))
     (root / "lq" / "readme.txt").write_text("ignored")
-    stage = make_stage(StageConfig.parse(f"rain={root}"), config(), None)
+    stage = make_stage(StageConfig.parse(f"rain={root}"), config(), 0, None)
     assert isinstance(stage, PairedStage)
     assert len(stage.train_pairs) == 11 and len(stage.val_pairs) == 1
     assert all(lq.stem == gt.stem for lq, gt in stage.train_pairs)
@@ -70,7 +69,7 @@ def test_paired_dataset_with_its_own_validation_folder(tmp_path):
     root = tmp_path / "pairs"
     for sub in ("input", "target", "val/input", "val/target"):
         write_photos(root / sub, count=3, size=(64, 64))
-    stage = PairedStage(StageConfig.parse(f"haze={root}"), config())
+    stage = PairedStage(StageConfig.parse(f"haze={root}"), config(), 0)
     assert len(stage.train_pairs) == 3 and len(stage.val_pairs) == 3
     assert stage.val_pairs[0][0].parent.parent.name == "val"
 
@@ -83,12 +82,12 @@ def test_bad_paired_dataset_is_a_clear_error(tmp_path, make, message):
     root = tmp_path / "data"
     make(root)
     with pytest.raises(InputImageError, match=message):
-        make_stage(StageConfig.parse(f"rain={root}"), config(), None)
+        make_stage(StageConfig.parse(f"rain={root}"), config(), 0, None)
 
 
 def test_synthetic_stage_needs_clean_photos():
     with pytest.raises(InputImageError, match="--clean"):
-        make_stage(StageConfig.parse("rain"), config(), None)
+        make_stage(StageConfig.parse("rain"), config(), 0, None)
 
 
 @pytest.mark.parametrize("spec,message", [("fog", "known"), ("rain=", "NAME=PATH"), ("", "empty")])
@@ -100,8 +99,8 @@ def test_bad_stage_specs(spec, message):
 def test_jpeg_after_compresses_training_samples_only(tmp_path):
     photos = CleanPhotos(write_photos(tmp_path / "clean"), holdout=(), seed=0)
     stage = StageConfig.parse("haze")
-    plain = make_stage(stage, config(clean_fraction=0.0), photos)
-    saved = make_stage(stage, config(clean_fraction=0.0, jpeg_after=1.0), photos)
+    plain = make_stage(stage, config(clean_fraction=0.0), 0, photos)
+    saved = make_stage(stage, config(clean_fraction=0.0, jpeg_after=1.0), 0, photos)
     degraded, clean = plain.sample(7)
     compressed, same_clean = saved.sample(7)
     assert np.array_equal(clean, same_clean)
@@ -116,7 +115,7 @@ def test_procedural_scenes_join_the_training_crops_but_never_validation(tmp_path
     assert len(CleanPhotos(folder, holdout=(), seed=0, scenes=2).scenes) == 2
     photos = CleanPhotos(folder, holdout=(), seed=0)
     photos.scenes = [np.full((200, 200, 3), 255, np.uint8)]  # a white scene: easy to spot in a crop
-    stage = make_stage(StageConfig.parse("noise"), config(clean_fraction=0.0), photos)
+    stage = make_stage(StageConfig.parse("noise"), config(clean_fraction=0.0), 0, photos)
     white = [stage.sample(index)[1].min() == 1.0 for index in range(60)]
     assert 8 <= sum(white) <= 35
     assert not any(stage.sample(index, VALIDATION)[1].min() == 1.0 for index in range(8))
@@ -134,7 +133,7 @@ def test_min_scale_lets_a_training_view_hold_more_of_the_photo(tmp_path):
     photos = CleanPhotos(folder, holdout=("ramp1.png",), seed=0)
 
     def median_spread(min_scale: float) -> float:
-        stage = make_stage(StageConfig.parse("noise"), config(min_scale=min_scale, clean_fraction=0.99), photos)
+        stage = make_stage(StageConfig.parse("noise"), config(min_scale=min_scale, clean_fraction=0.99), 0, photos)
         return float(np.median([np.ptp(stage.sample(i)[1]) for i in range(40)]))
 
     native = median_spread(1.0)  # 32 px of a 512 px ramp: about 1/16 of its range
@@ -146,12 +145,12 @@ def test_min_scale_lets_a_training_view_hold_more_of_the_photo(tmp_path):
 
 def test_view_max_draws_views_of_several_sizes_each_replayed_identically(tmp_path):
     photos = CleanPhotos(write_photos(tmp_path / "clean", size=(200, 240)), holdout=(), seed=0)
-    stage = make_stage(StageConfig.parse("rain"), config(view_size=48, view_max=128), photos)
+    stage = make_stage(StageConfig.parse("rain"), config(view_size=48, view_max=128), 0, photos)
     sides = {stage.sample(i)[0].shape[0] for i in range(40)}
     assert min(sides) >= 48 and max(sides) <= 128 and len(sides) >= 4
     assert all(side % 8 == 0 for side in sides)
     assert np.array_equal(stage.sample(7)[0], stage.sample(7)[0])
-    fixed = make_stage(StageConfig.parse("rain"), config(view_size=48), photos)
+    fixed = make_stage(StageConfig.parse("rain"), config(view_size=48), 0, photos)
     assert {fixed.sample(i)[0].shape[0] for i in range(10)} == {48}
     with pytest.raises(ValueError, match="view max"):
         config(view_size=48, view_max=40)
@@ -174,7 +173,7 @@ def test_clean_photos_come_from_several_folders_at_any_depth(tmp_path):
 
 
 def test_holdout_list_reads_the_first_column_and_skips_comments(tmp_path):
-    from uhdrestore.data import read_holdout_list
+    from uhdrestore.train.data import read_holdout_list
 
     listing = tmp_path / "val.tsv"
     listing.write_text("# chosen by looking\npath\tgroup\npeople/a.png\tpeople\n\nnight/b.jpg\tnight\n")
@@ -200,15 +199,15 @@ def test_jpeg_photos_are_shrunk_as_they_load_and_tiny_ones_dropped(tmp_path):
 
 def test_a_training_view_is_never_larger_than_its_photo(tmp_path):
     photos = CleanPhotos(write_photos(tmp_path / "clean", size=(120, 160)), holdout=(), seed=0)
-    stage = make_stage(StageConfig.parse("noise"), config(view_size=48, view_max=256), photos)
+    stage = make_stage(StageConfig.parse("noise"), config(view_size=48, view_max=256), 0, photos)
     sides = {stage.sample(i)[0].shape[0] for i in range(30)}
     assert max(sides) <= 120 and min(sides) >= 48
 
 
 def test_keep_changes_trains_harmless_changes_as_their_own_target(tmp_path):
     photos = CleanPhotos(write_photos(tmp_path / "clean"), holdout=(), seed=0)
-    stage = make_stage(StageConfig.parse("noise"), config(clean_fraction=0.99, keep_changes=1.0), photos)
-    plain = make_stage(StageConfig.parse("noise"), config(clean_fraction=0.99), photos)
+    stage = make_stage(StageConfig.parse("noise"), config(clean_fraction=0.99, keep_changes=1.0), 0, photos)
+    plain = make_stage(StageConfig.parse("noise"), config(clean_fraction=0.99), 0, photos)
     changed = 0
     for index in range(20):
         degraded, clean = stage.sample(index)

@@ -1,4 +1,4 @@
-"""Training end to end: smoke run, exact resume (also after SIGKILL), data-parallel, replay schedule."""
+"""Training end to end: smoke run, exact resume (also after SIGKILL), data-parallel, stage order, exports."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from uhdrestore.cli import app
 from uhdrestore.runtime import resolve_runtime
 from uhdrestore.train.config import SMOKE_MODEL, StageConfig, TrainConfig
 from uhdrestore.train.dist import Distributed
-from uhdrestore.train.loop import _batch_plan, _learning_rate, _Samples, _Stopped, train
-from uhdrestore.train.review import ReviewMemory
+from uhdrestore.train.loop import _Stopped, train
+from uhdrestore.train.shared import ResumeMismatchError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -32,12 +32,15 @@ def clean(tmp_path_factory) -> Path:
     return write_photos(tmp_path_factory.mktemp("data") / "clean", count=4, size=(96, 128))
 
 
+SMALL = {"optim.steps_per_stage": 8, "optim.batch_size": 4, "data.patch_size": 32, "data.pool_size": 8,
+         "data.val_size": 2, "data.val_patch_size": 48, "val_every": 4, "checkpoint_every": 4, "optim.warmup": 2,
+         "review.memory_size": 4}
+
+
 def small_config(**overrides) -> TrainConfig:
-    settings = dict(stages=tuple(StageConfig.parse(kind) for kind in ("rain", "haze", "noise")),
-                    model=SMOKE_MODEL, iterations=8, batch_size=4, patch_size=32, pool_size=8, val_size=2,
-                    val_patch_size=48, val_every=4, checkpoint_every=4, warmup=2, memory_size=4)
-    settings.update(overrides)
-    return TrainConfig(**settings)
+    """The smoke network on three stages; overrides as TrainConfig.replace takes them ("optim.lr")."""
+    stages = tuple(StageConfig.parse(kind) for kind in ("rain", "haze", "noise"))
+    return TrainConfig(stages=stages, model=SMOKE_MODEL).replace(**{**SMALL, **overrides})
 
 
 def run(config: TrainConfig, clean: Path, run_dir: Path, **kwargs):
@@ -63,11 +66,11 @@ def test_smoke_training_writes_a_model_that_fix_uses(tmp_path, clean):
     assert fixed.exit_code == 0, fixed.output
     assert (tmp_path / "out.png").exists()
     again = runner.invoke(app, ["train", "--clean", str(clean), "--smoke", "--run-dir", str(tmp_path / "run")])
-    assert again.exit_code == 1 and "--resume" in again.stderr  # never silently restarts a run
+    assert again.exit_code == 6 and "--resume" in again.stderr  # never silently restarts a run
 
 
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, clean):
-    config = small_config(spn_weight=0.01)
+    config = small_config(**{"losses.spn_weight": 0.01})
     run(config, clean, tmp_path / "straight")
     with pytest.raises(_Stopped):
         run(config, clean, tmp_path / "interrupted", stop_after=13)  # mid-stage 2, after the step-12 checkpoint
@@ -81,8 +84,8 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, clean):
 def test_resume_with_other_settings_is_refused(tmp_path, clean):
     with pytest.raises(_Stopped):
         run(small_config(), clean, tmp_path / "run", stop_after=5)
-    with pytest.raises(Exception, match="other settings.*lr"):
-        run(small_config(lr=1e-2), clean, tmp_path / "run", resume=True)
+    with pytest.raises(ResumeMismatchError, match="other settings.*optim.lr"):
+        run(small_config(**{"optim.lr": 1e-2}), clean, tmp_path / "run", resume=True)
 
 
 def _command(clean: Path, run_dir: Path, *extra: str) -> list[str]:
@@ -123,52 +126,27 @@ def test_two_process_gloo_run_completes_and_agrees_with_its_checkpoint(tmp_path,
     assert result.stderr.count("after noise") == 1  # one writer: rank 0 prints the matrix once
 
 
-def test_replay_share_follows_the_schedule(tmp_path, clean):
-    config = small_config(batch_size=20, review_ratio=0.4, review_decay=0.5, stages=tuple(
-        StageConfig.parse(kind) for kind in ("rain", "haze", "noise", "blur")))
-    from uhdrestore.data import CleanPhotos, make_stage
-
-    photos = CleanPhotos(clean, holdout=(), seed=0)
-    samples = _Samples(config, [make_stage(stage, config, photos) for stage in config.stages], torch.device("cpu"))
-    memory = ReviewMemory()
-    replayed = []
-    for stage in range(4):
-        plan, replay = _batch_plan(config, samples, memory, stage, iteration=0, stage_count=4)
-        assert len(plan) == 20 and sum(task != stage for task, _ in plan) == replay
-        assert all(task < stage for task, _ in plan[20 - replay:])
-        replayed.append(replay)
-        memory.add(stage, np.arange(4), np.ones(4))
-    assert replayed == [0, 8, 4, 2]
-    joint, _ = _batch_plan(TrainConfig(**{**config.__dict__, "schedule": "joint"}), samples, memory, 0, 0, 4)
-    assert [task for task, _ in joint].count(0) == 5  # joint mixes every stage evenly
-
-
 def test_auto_order_trains_the_mildest_degradation_first(tmp_path, clean):
     stages = tuple(StageConfig.parse(kind) for kind in ("haze", "jpeg", "noise"))
-    result = run(small_config(stages=stages, order="auto", iterations=2, val_every=100), clean, tmp_path / "run")
+    result = run(small_config(stages=stages, **{"review.order": "auto", "optim.steps_per_stage": 2}, val_every=100),
+                 clean, tmp_path / "run")
     input_psnr = [result.inputs[task][0] for task in result.tasks]
     assert input_psnr == sorted(input_psnr, reverse=True)
     assert result.tasks[0] == "jpeg" and result.tasks[-1] == "haze"
 
 
-def test_stage_lr_decay_lowers_the_peak_of_each_later_stage():
-    config = small_config(stage_lr_decay=0.5, iterations=100, warmup=10)
-    peaks = [max(_learning_rate(config, stage, position, 100) for position in range(100)) for stage in range(3)]
-    assert peaks == pytest.approx([config.lr, config.lr / 2, config.lr / 4])
-    joint = TrainConfig(**{**config.__dict__, "schedule": "joint"})
-    assert joint.peak_lr(2) == config.lr  # joint training is one stage: one peak
-
-
 def test_training_patches_cut_from_larger_views(tmp_path, clean):
-    result = run(small_config(view_size=48, iterations=4, val_every=100), clean, tmp_path / "run")
+    result = run(small_config(**{"data.view_size": 48, "optim.steps_per_stage": 4}, val_every=100), clean,
+                 tmp_path / "run")
     assert (tmp_path / "run" / "model" / "model.safetensors").is_file()
     assert set(result.tasks) == {"rain", "haze", "noise"}
     with pytest.raises(ValueError, match="view size"):
-        small_config(view_size=24)
+        small_config(**{"data.view_size": 24})
 
 
 def test_views_of_several_sizes_train_the_context_on_each(tmp_path, clean):
-    result = run(small_config(view_size=32, view_max=64, iterations=4, val_every=100), clean, tmp_path / "run")
+    result = run(small_config(**{"data.view_size": 32, "data.view_max": 64, "optim.steps_per_stage": 4},
+                              val_every=100), clean, tmp_path / "run")
     assert (tmp_path / "run" / "model" / "model.safetensors").is_file()
     assert set(result.tasks) == {"rain", "haze", "noise"}
 
@@ -192,48 +170,6 @@ def test_dark_channel_flag_chooses_the_context_the_model_is_built_with(tmp_path,
     assert result.exit_code == 0, result.output
     config = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
     assert config["context_dark"] is dark
-
-
-def test_the_sample_cache_changes_speed_only_not_results(tmp_path, clean):
-    config = small_config(iterations=6, view_size=48, view_max=64, pool_size=4)
-    cached = run(config, clean, tmp_path / "cached", cache_bytes=1 << 30)
-    uncached = run(config, clean, tmp_path / "uncached", cache_bytes=0)
-    for name in ("model.safetensors",):
-        a, b = (load_file(result.output_dir / name) for result in (cached, uncached))
-        assert all(torch.equal(a[key], b[key]) for key in a)
-
-
-def test_the_sample_cache_serves_revisits_without_synthesis(clean):
-    from uhdrestore.data import CleanPhotos, make_stage
-
-    config = small_config(view_size=48, view_max=64)
-    photos = CleanPhotos(clean, holdout=(), seed=0)
-    source = make_stage(config.stages[0], config, photos)
-    calls = []
-    original = source.sample
-    source.sample = lambda *args: calls.append(args) or original(*args)
-    samples = _Samples(config, [source], torch.device("cpu"), cache_bytes=1 << 30)
-    first = samples.tensors([(0, 1), (0, 2)])
-    again = samples.tensors([(0, 2), (0, 1)])
-    assert len(calls) == 2
-    assert torch.equal(first[0][0], again[0][1]) and torch.equal(first[2][1], again[2][0])
-    samples.forget(keep={(0, 2)})
-    samples.tensors([(0, 1), (0, 2)])
-    assert len(calls) == 3  # only the forgotten one is made again
-
-
-def test_a_checkpoint_from_before_newer_settings_still_resumes(tmp_path, clean):
-    config = small_config()
-    with pytest.raises(_Stopped):
-        run(config, clean, tmp_path / "old", stop_after=4)
-    from uhdrestore.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
-
-    tensors, saved = load_checkpoint(tmp_path / "old" / CHECKPOINT_NAME)
-    for key in ("keep_changes", "jpeg_downscale"):  # written before these settings existed
-        del saved["config"][key]
-    save_checkpoint(tmp_path / "old", tensors, saved)
-    result = run(config, clean, tmp_path / "old", resume=True)
-    assert result.rows
 
 
 def test_export_writes_the_checkpointed_ema_model_of_an_unfinished_run(tmp_path, clean):

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from uhdrestore.metrics import psnr
-from uhdrestore.train.config import StageConfig, TrainConfig
-from uhdrestore.train.losses import log_mse, reconstruction_loss
+from uhdrestore.train.config import LOSS_KINDS, LossConfig
+from uhdrestore.train.losses import LOSSES, log_mse, reconstruction_loss
 
 
 def test_log_mse_is_minus_a_tenth_of_the_psnr():
@@ -43,4 +43,5 @@ def test_psnr_loss_stops_rewarding_beyond_38_db():
 
 def test_an_unknown_loss_is_refused():
     with pytest.raises(ValueError, match="loss must be"):
-        TrainConfig(stages=(StageConfig.parse("rain"),), loss="l2")
+        LossConfig(kind="l2")
+    assert set(LOSSES) == set(LOSS_KINDS)  # the config's names are the losses' own

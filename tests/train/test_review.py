@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from uhdrestore.train.config import StageConfig, TrainConfig
+from uhdrestore.train.config import ReviewConfig
 from uhdrestore.train.review import LossFluctuation, ReviewMemory
 
 
@@ -50,9 +50,51 @@ def test_memory_draws_evenly_from_every_finished_stage():
 
 
 def test_review_share_shrinks_stage_by_stage():
-    stages = tuple(StageConfig.parse(kind) for kind in ("rain", "haze", "noise", "blur"))
-    review = TrainConfig(stages=stages, review_ratio=0.4, review_decay=0.5)
-    assert [review.review_share(t) for t in range(4)] == [0.0, 0.4, 0.2, 0.1]
+    review = ReviewConfig(ratio=0.4, decay=0.5)
+    assert [review.share(t) for t in range(4)] == [0.0, 0.4, 0.2, 0.1]
     for schedule in ("sequential", "joint"):
-        other = TrainConfig(stages=stages, schedule=schedule)
-        assert all(other.review_share(t) == 0 for t in range(4))
+        other = ReviewConfig(schedule=schedule)
+        assert all(other.share(t) == 0 for t in range(4))
+
+
+def test_the_schedule_replays_a_shrinking_share_of_earlier_stages():
+    from uhdrestore.train.config import SMOKE_MODEL, StageConfig, TrainConfig
+    from uhdrestore.train.review import ReviewSchedule
+
+    stages = tuple(StageConfig.parse(kind) for kind in ("rain", "haze", "noise", "blur"))
+    config = TrainConfig(stages=stages, model=SMOKE_MODEL).replace(**{
+        "optim.batch_size": 20, "review.ratio": 0.4, "review.decay": 0.5, "data.pool_size": 8})
+    schedule = ReviewSchedule(config, stage_keys=[11, 12, 13, 14])
+    replayed = []
+    for stage in range(4):
+        plan = schedule.plan(stage, 0)
+        assert len(plan.samples) == 20 and sum(task != stage for task, _ in plan.samples) == plan.replay
+        assert all(task < stage for task, _ in plan.samples[20 - plan.replay:])
+        assert schedule.plan(stage, 0) == plan  # a pure function of (seed, stage, stage step)
+        replayed.append(plan.replay)
+        for visit in range(3):  # each fresh sample seen several times, so its loss fluctuation is known
+            schedule.record(plan, np.arange(20, dtype=float) * (visit + 1))
+        kept = schedule.close_stage(stage)
+        assert {task for task, _ in kept} == set(range(stage + 1)) and len(schedule.memory.stages[stage][0]) <= 256
+    assert replayed == [0, 8, 4, 2]
+    joint = ReviewSchedule(config.replace(**{"review.schedule": "joint"}), stage_keys=[11, 12, 13, 14])
+    assert [task for task, _ in joint.plan(0, 0).samples].count(0) == 5  # joint mixes every stage evenly
+    joint.record(joint.plan(0, 0), np.ones(20))
+    assert not joint.close_stage(0)  # no memory outside the review schedule
+
+
+def test_the_schedule_state_round_trips():
+    from uhdrestore.train.config import SMOKE_MODEL, StageConfig, TrainConfig
+    from uhdrestore.train.review import ReviewSchedule
+
+    config = TrainConfig(stages=(StageConfig.parse("rain"), StageConfig.parse("haze")), model=SMOKE_MODEL
+                         ).replace(**{"optim.batch_size": 4, "data.pool_size": 8, "review.memory_size": 2})
+    schedule = ReviewSchedule(config, [1, 2])
+    for step in range(6):
+        schedule.record(schedule.plan(0, step), np.arange(4, dtype=float) * step)
+    schedule.close_stage(0)
+    schedule.record(schedule.plan(1, 0), np.ones(4))
+    again = ReviewSchedule(config, [1, 2])
+    again.load_state_dict(*schedule.state_dict())
+    assert again.memory == schedule.memory and np.array_equal(again.tracker.m2, schedule.tracker.m2)
+    assert again.plan(1, 3) == schedule.plan(1, 3)

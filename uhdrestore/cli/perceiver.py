@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
+import contextlib
+import logging
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -47,11 +48,12 @@ def train_perceiver(
 ) -> None:
     """Train the degradation perceiver on clean photos degraded by uhdrestore's generators; prints its
     validation scores (per-kind F1, clean-vs-degraded accuracy) on the held-out photos."""
-    from ..perceive.train import PerceiverTraining
-    from ..perceive.train import train_perceiver as run
+    from ..train.perceiver import PerceiverTraining
+    from ..train.perceiver import train_perceiver as run
+    from ..train.shared import check_run_dir, command_line
 
     console = stderr_console(quiet or json_output)
-    with errors(console):
+    with errors(console), _logged_to(console, "uhdrestore.train.perceiver"):
         try:
             settings = PerceiverTraining(
                 examples=examples, validation_examples=validation_examples, scenes=scenes, scene_grass=scene_grass,
@@ -60,16 +62,10 @@ def train_perceiver(
                 restorer=None if restorer == "none" else restorer)
         except ValueError as error:
             raise typer.BadParameter(str(error)) from None
-        from ..errors import UhdRestoreError
-        from ..train.checkpoint import CHECKPOINT_NAME
-
-        if (run_dir / CHECKPOINT_NAME).exists() and not resume and not overwrite:
-            raise UhdRestoreError(f"{run_dir} holds a checkpoint: pass --resume to continue it "
-                                  "or --overwrite to start over")
+        check_run_dir(run_dir, resume=resume, overwrite=overwrite)
         output_dir = output or run_dir / "model"
-        command = "uhdrestore " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
         scores = run(settings, clean_dir=clean, run_dir=run_dir, output_dir=output_dir, resume=resume,
-                     command=command, log=lambda line: console.print(line, highlight=False))
+                     command=command_line())
         if json_output:
             print_json({"command": "train-perceiver", "output": str(output_dir), "validation": scores.to_dict()})
             return
@@ -78,3 +74,27 @@ def train_perceiver(
         console.print(f"clean vs degraded accuracy {scores.clean_accuracy:.3f}, tier accuracy "
                       f"{scores.tier_accuracy:.3f}, severity error {scores.severity_mae:.3f}", highlight=False)
         console.print(f"perceiver: {output_dir}  (use: uhdrestore inspect PHOTO --perceiver {output_dir})")
+
+
+class _ConsoleHandler(logging.Handler):
+    """Log records as plain lines on the (stderr) console: the library logs, the CLI renders."""
+
+    def __init__(self, console: Any) -> None:
+        super().__init__(logging.INFO)
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.console.print(record.getMessage(), highlight=False, markup=False)
+
+
+@contextlib.contextmanager
+def _logged_to(console: Any, name: str) -> Iterator[None]:
+    logger, handler = logging.getLogger(name), _ConsoleHandler(console)
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)

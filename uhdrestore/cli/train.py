@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import shlex
-import sys
+import json
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -13,12 +12,18 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from ..train.config import DataConfig as D
+from ..train.config import LossConfig as L
+from ..train.config import OptimConfig as O
+from ..train.config import ReviewConfig as R
+from ..train.config import TrainConfig
 from .common import DeviceOpt, JsonOpt, PrecisionOpt, QuietOpt, errors, print_json, stderr_console
 
 DATA_PANEL = "Data"
 REVIEW_PANEL = "Review learning"
 BUDGET_PANEL = "Budget and optimisation"
 RUN_PANEL = "Run folder and output"
+DEFAULT_CACHE_GB = 4.0  # as train.samples.DEFAULT_CACHE_BYTES (that module loads torch)
 
 
 class Schedule(str, Enum):
@@ -55,6 +60,7 @@ def _parse_severity(value: str) -> str:
 
 
 def train(
+    ctx: typer.Context,
     stages: Annotated[str, typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Comma-separated stages in training order: a degradation (rain, haze, noise, blur, snow, lowlight, "
@@ -77,49 +83,49 @@ def train(
         rich_help_panel=DATA_PANEL,
         help="Shrink JPEG clean photos by this factor as they load (area interpolation), so their compression "
              "blocks and sensor noise are not learned as clean; JPEGs left under 128 px are skipped "
-             "(1 = as they are).")] = 1.0,
+             "(1 = as they are).")] = D.jpeg_downscale,
     severity: Annotated[str, typer.Option(
         callback=_parse_severity, rich_help_panel=DATA_PANEL,
-        help="Range LOW,HIGH in [0, 1] that synthetic severities are drawn from.")] = "0.1,1.0",
+        help="Range LOW,HIGH in [0, 1] that synthetic severities are drawn from.")] = ",".join(map(str, D.severity)),
     clean_fraction: Annotated[float, typer.Option(
         rich_help_panel=DATA_PANEL,
-        help="Share of synthetic samples left undegraded, so clean photos stay clean.")] = 0.05,
+        help="Share of synthetic samples left undegraded, so clean photos stay clean.")] = D.clean_fraction,
     scenes: Annotated[int, typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Procedural clean scenes (grass, stems, petals, dew) degraded beside the photos, a third of the "
-             "training crops; 0: photos only.")] = 0,
+             "training crops; 0: photos only.")] = D.scenes,
     scene_grass: Annotated[float, typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Share of the --scenes that are dense, pale grass, which models without them take for rain "
-             "or haze.")] = 0.0,
+             "or haze.")] = D.scene_grass,
     min_scale: Annotated[float, typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Training crops show the photo at a log-uniform scale in [MIN_SCALE, 1] (0.125: a 128-pixel "
-             "view can hold a whole 1024-pixel photo, as the whole-image context sees it at inference).")] = 0.5,
+             "view can hold a whole 1024-pixel photo, as the whole-image context sees it at inference).")] = D.min_scale,
     jpeg_after: Annotated[float, typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Share of degraded synthetic samples JPEG-compressed afterwards (quality ~95 to ~60), "
-             "as real photos are saved.")] = 0.0,
+             "as real photos are saved.")] = D.jpeg_after,
     keep_changes: Annotated[float, typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Share of the clean samples (--clean-fraction) first given a change that is not damage (JPEG, a "
              "colour grade, sharpening), kept in the target too: the model learns to leave such photos alone.")
-    ] = 0.0,
+    ] = D.keep_changes,
     schedule: Annotated[Schedule, typer.Option(
         rich_help_panel=REVIEW_PANEL,
         help="review (replay hard samples of earlier stages), sequential (no replay) or joint (all stages "
-             "mixed in every batch); all on the same budget.")] = Schedule.review,
+             "mixed in every batch); all on the same budget.")] = Schedule(R.schedule),
     order: Annotated[Order, typer.Option(
         rich_help_panel=REVIEW_PANEL,
         help="given (as in --stages), auto (mildest degradation first, by input PSNR) or perceived (mildest "
-             "first, by the perceiver's severity of each stage's validation inputs).")] = Order.given,
+             "first, by the perceiver's severity of each stage's validation inputs).")] = Order(R.order),
     review_ratio: Annotated[float, typer.Option(
-        rich_help_panel=REVIEW_PANEL, help="Share of each batch replayed while training the 2nd stage.")] = 0.3,
+        rich_help_panel=REVIEW_PANEL, help="Share of each batch replayed while training the 2nd stage.")] = R.ratio,
     review_decay: Annotated[float, typer.Option(
-        rich_help_panel=REVIEW_PANEL, help="The replay share is multiplied by this at each later stage.")] = 0.5,
+        rich_help_panel=REVIEW_PANEL, help="The replay share is multiplied by this at each later stage.")] = R.decay,
     memory_size: Annotated[int, typer.Option(
         rich_help_panel=REVIEW_PANEL, help="Hard samples (highest loss fluctuation) kept per finished stage.")
-    ] = 256,
+    ] = R.memory_size,
     pool_size: Annotated[Optional[int], typer.Option(
         rich_help_panel=REVIEW_PANEL,
         help="Training samples per stage, revisited each epoch so loss fluctuation can be measured "
@@ -128,7 +134,7 @@ def train(
     spn_weight: Annotated[float, typer.Option(
         rich_help_panel=REVIEW_PANEL,
         help="Weight of MCLIR's learning-from-history term (pushes outputs away from lagged copies of "
-             "the model); 0 = off.")] = 0.0,
+             "the model); 0 = off.")] = L.spn_weight,
     spn_features: Annotated[Optional[str], typer.Option(
         rich_help_panel=REVIEW_PANEL,
         help="VGG16 weights (.safetensors file or Hub id) for the SPN term; default: a fixed filter bank.",
@@ -137,42 +143,42 @@ def train(
         rich_help_panel=REVIEW_PANEL,
         help="Weight of the quality-aware term (Perceive-IR): the perceiver's 1 - P(high quality) of the "
              "output plus a contrastive ratio pulling it toward the clean patch, away from the input and from "
-             "an earlier copy of the model; 0 = off.")] = 0.0,
+             "an earlier copy of the model; 0 = off.")] = L.quality_weight,
     perceiver: Annotated[str, typer.Option(
         rich_help_panel=REVIEW_PANEL,
         help="The perceiver --quality-loss and --order perceived ask: 'default' (bundled), a folder or a cached "
-             "Hub id.")] = "default",
+             "Hub id.")] = TrainConfig.perceiver,
     preset: Annotated[Preset, typer.Option(
         rich_help_panel=BUDGET_PANEL, help="Network size: small, base or large.")] = Preset.base,
     dark_channel: Annotated[bool, typer.Option(
         "--dark-channel/--no-dark-channel", rich_help_panel=BUDGET_PANEL,
         help="Give the network's whole-image context the dark channel, a haze cue (tried for the default "
              "model: better on haze, but it took bright sand for haze and darkened clean photos of it).")] = False,
-    iterations: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Iterations per stage.")] = 2000,
-    batch_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Crops per step.")] = 8,
-    patch_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Crop side in pixels.")] = 96,
+    iterations: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Iterations (optimizer steps) per stage.")] = O.steps_per_stage,
+    batch_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Crops per step.")] = O.batch_size,
+    patch_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Crop side in pixels.")] = D.patch_size,
     view_size: Annotated[int, typer.Option(
         rich_help_panel=BUDGET_PANEL,
         help="Crops are cut from the centre of a degraded view this big, and the network's whole-image "
-             "context is read from the view, as at inference from the whole photo (0 = the patch size).")] = 0,
+             "context is read from the view, as at inference from the whole photo (0 = the patch size).")] = D.view_size,
     view_max: Annotated[int, typer.Option(
         rich_help_panel=BUDGET_PANEL,
         help="Draw each view's side log-uniformly between --view-size and this, so the whole-image context "
              "also learns 256- or 512-pixel images; the crop keeps its scale (0 = always --view-size). "
-             "Larger views cost data time.")] = 0,
-    lr: Annotated[float, typer.Option(rich_help_panel=BUDGET_PANEL, help="Peak learning rate (AdamW).")] = 2e-3,
+             "Larger views cost data time.")] = D.view_max,
+    lr: Annotated[float, typer.Option(rich_help_panel=BUDGET_PANEL, help="Peak learning rate (AdamW).")] = O.lr,
     loss: Annotated[Loss, typer.Option(
         rich_help_panel=BUDGET_PANEL,
         help="charbonnier (L1-like) or psnr (per-sample log MSE, capped at 38 dB: a sample pulls harder the "
-             "closer it already is, so clean and mild samples are not left slightly wrong).")] = Loss.charbonnier,
+             "closer it already is, so clean and mild samples are not left slightly wrong).")] = Loss(L.kind),
     stage_lr_decay: Annotated[float, typer.Option(
         rich_help_panel=BUDGET_PANEL,
         help="Each stage peaks at this times the previous stage's learning rate (1 = every stage at --lr), "
-             "so later stages disturb earlier ones less.")] = 1.0,
-    val_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Validation crops per stage.")] = 16,
+             "so later stages disturb earlier ones less.")] = O.stage_lr_decay,
+    val_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Validation crops per stage.")] = D.val_size,
     val_every: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Steps between validations.")
-    ] = 250,
-    seed: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL)] = 0,
+    ] = TrainConfig.val_every,
+    seed: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL)] = TrainConfig.seed,
     smoke: Annotated[bool, typer.Option(
         "--smoke", rich_help_panel=BUDGET_PANEL,
         help="A tiny run (tiny network, 12 iterations per stage) that finishes in seconds, for tests.")] = False,
@@ -184,13 +190,19 @@ def train(
         help="The trained model folder, usable with `fix --model` (default: RUN_DIR/model).",
         show_default=False)] = None,
     checkpoint_every: Annotated[int, typer.Option(
-        rich_help_panel=RUN_PANEL, help="Steps between checkpoints (also written at every stage end).")] = 250,
+        rich_help_panel=RUN_PANEL, help="Steps between checkpoints (also written at every stage end).")] = TrainConfig.checkpoint_every,
     cache_gb: Annotated[float, typer.Option(
         rich_help_panel=RUN_PANEL,
         help="Memory for synthesised samples kept for their next visit (speed only; results do not "
-             "depend on it; 0 = synthesise every visit).")] = 4.0,
+             "depend on it; 0 = synthesise every visit).")] = DEFAULT_CACHE_GB,
+    config_file: Annotated[Optional[Path], typer.Option(
+        "--config", rich_help_panel=RUN_PANEL, exists=True, dir_okay=False,
+        help="Settings from a JSON or YAML file (a RUN_DIR/config.json, or a training config with sections "
+             "data, review, optim, losses); options given on the command line override it.",
+        show_default=False)] = None,
     resume: Annotated[bool, typer.Option(
-        "--resume", rich_help_panel=RUN_PANEL, help="Continue from RUN_DIR's checkpoint (same command).")
+        "--resume", rich_help_panel=RUN_PANEL,
+        help="Continue from RUN_DIR's checkpoint, with the settings it records (options given must agree).")
     ] = False,
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", rich_help_panel=RUN_PANEL, help="Start over in a RUN_DIR that holds a checkpoint.")
@@ -204,82 +216,162 @@ def train(
 
     Prints the stage-by-task matrix (validation PSNR / SSIM after each stage) at the end and writes a model folder that `uhdrestore fix --model DIR` uses. Under torchrun it trains data-parallel: `torchrun --nproc_per_node 2 -m uhdrestore train ...`.
     """  # noqa: E501  (one paragraph, so --help wraps it to the terminal)
-    from ..data import read_holdout_list
-    from ..errors import UhdRestoreError
-    from ..models import PRESETS
-    from ..runtime import Runtime, resolve_runtime
-    from ..train.checkpoint import CHECKPOINT_NAME
-    from ..train.config import SMOKE_MODEL, StageConfig, TrainConfig
-    from ..train.dist import setup_distributed
-    from ..train.loop import train as run_training
+    from ..train.shared import check_run_dir, command_line
 
     console = stderr_console(quiet or json_output)
     with errors(console):
-        import torch
-
         if cache_gb < 0:
             raise typer.BadParameter(f"--cache-gb must be 0 or more. Got {cache_gb}")
-        holdout_names = read_holdout_list(holdout_list) if holdout_list else ()
-        try:
-            low, high = (float(part) for part in severity.split(","))
-            model = dataclasses.replace(PRESETS[preset.value], context_dark=dark_channel)
-            settings: dict[str, Any] = dict(
-                stages=tuple(StageConfig.parse(spec) for spec in stages.split(",")), model=model,
-                schedule=schedule.value, order=order.value, iterations=iterations, batch_size=batch_size,
-                patch_size=patch_size, view_size=view_size, view_max=view_max,
-                pool_size=pool_size or max(iterations * batch_size // 4, batch_size),
-                val_size=val_size, lr=lr, loss=loss.value, stage_lr_decay=stage_lr_decay,
-                review_ratio=review_ratio, review_decay=review_decay, memory_size=memory_size,
-                spn_weight=spn_weight, spn_features=spn_features, quality_loss=quality_loss, perceiver=perceiver,
-                severity=(low, high), clean_fraction=clean_fraction,
-                min_scale=min_scale, scenes=scenes, scene_grass=scene_grass, jpeg_after=jpeg_after,
-                keep_changes=keep_changes, jpeg_downscale=jpeg_downscale,
-                holdout=tuple(name for name in holdout.split(",") if name) + holdout_names, val_every=val_every,
-                checkpoint_every=checkpoint_every, seed=seed)
-            if smoke:
-                settings.update(model=SMOKE_MODEL, iterations=12, batch_size=4, patch_size=32, pool_size=16,
-                                val_size=4, val_patch_size=64, val_every=6, checkpoint_every=6, warmup=2,
-                                memory_size=4)
-            config = TrainConfig(**settings)
-        except ValueError as error:
-            raise typer.BadParameter(str(error)) from None
-        if (run_dir / CHECKPOINT_NAME).exists() and not resume and not overwrite:
-            raise UhdRestoreError(f"{run_dir} holds a checkpoint: pass --resume to continue it "
-                                  "or --overwrite to start over")
-        runtime = resolve_runtime(device, precision)
-        dist = setup_distributed(runtime.device)
-        if dist.enabled and runtime.is_cuda:
-            runtime = Runtime(torch.device("cuda", dist.local_rank), runtime.precision)
-        if not dist.is_main:
-            console = Console(stderr=True, quiet=True)
-        command = "uhdrestore " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
-        try:
-            with _TrainingDisplay(console, config) as display:
-                result = run_training(config, clean_dir=clean, run_dir=run_dir, output_dir=output or run_dir / "model",
-                                      runtime=runtime, dist=dist, resume=resume, command=command,
-                                      on_event=display.update, cache_bytes=int(cache_gb * (1 << 30)))
-        finally:
-            dist.cleanup()
-        if not dist.is_main:
-            return
-        if json_output:
-            print_json({"command": "train", "output": str(result.output_dir), "run_dir": str(run_dir),
-                        "seconds": round(result.seconds, 1), "feature_space": result.feature_space,
-                        "matrix": result.matrix})
-            return
-        from ..train.report import matrix_table
+        given = {name for name in ctx.params
+                 if getattr(ctx.get_parameter_source(name), "name", "DEFAULT") not in _NOT_GIVEN}
+        config, folders = _resolve_config(ctx.params, given, config_file=config_file, run_dir=run_dir,
+                                          resume=resume, smoke=smoke)
+        check_run_dir(run_dir, resume=resume, overwrite=overwrite)
+        _run(config, folders, run_dir=run_dir, output=output, resume=resume, command=command_line(),
+             cache_bytes=int(cache_gb * (1 << 30)), device=device, precision=precision, console=console,
+             json_output=json_output)
 
-        console.print(matrix_table(result.rows, result.tasks, title=f"{config.schedule}: validation PSNR / SSIM "
-                                   "after each stage", inputs=result.inputs))
-        console.print(f"model: {result.output_dir}  (use: uhdrestore fix PHOTO --model {result.output_dir})")
-        console.print(f"run: {run_dir}/metrics.jsonl, validation.png, matrix.json")
+
+def _resolve_config(params: dict[str, Any], given: set[str], *, config_file: Path | None, run_dir: Path,
+                    resume: bool, smoke: bool) -> tuple[TrainConfig, list[Path] | None]:
+    """The run's settings: a --config file, else (on --resume) the run folder's, else the defaults; then
+    every option given on the command line. Raises BadParameter (exit 2) for invalid settings."""
+    from ..train.data import read_holdout_list
+
+    base: dict[str, Any] | None = None
+    folders: list[str] | None = None
+    if config_file is not None:
+        base, folders = _read_config_file(config_file)
+    elif resume:
+        from ..train.loop import read_run_config
+
+        base, folders = read_run_config(run_dir)
+    # Without a base every option applies, defaults included (they are the dataclasses' own).
+    chosen = given if base is not None else set(params)
+    overrides: dict[str, Any] = {}
+    try:
+        for option, target in _OPTION_FIELDS.items():
+            if option in chosen:
+                value = params[option]
+                overrides[target] = value.value if isinstance(value, Enum) else value
+        if "stages" in chosen:
+            overrides["stages"] = tuple(_stage(spec) for spec in params["stages"].split(","))
+        if "severity" in chosen:
+            overrides["data.severity"] = tuple(float(part) for part in params["severity"].split(","))
+        if "pool_size" in chosen:
+            overrides["data.pool_size"] = params["pool_size"] or 0
+        if {"holdout", "holdout_list"} & chosen:
+            listed = read_holdout_list(params["holdout_list"]) if params["holdout_list"] else ()
+            overrides["data.holdout"] = tuple(name for name in params["holdout"].split(",") if name) + listed
+        if base is None:
+            config = TrainConfig(stages=overrides.pop("stages"), model=_model(params, None))
+        else:
+            config = TrainConfig.from_dict(base)
+            if {"preset", "dark_channel"} & chosen:
+                config = config.replace(model=_model(params, config.model if "preset" not in chosen else None))
+        config = config.replace(**overrides)
+        if smoke:
+            from ..train.config import SMOKE_MODEL
+
+            config = config.replace(**{"model": SMOKE_MODEL, "optim.steps_per_stage": 12, "optim.batch_size": 4,
+                                       "data.patch_size": 32, "data.pool_size": 16, "data.val_size": 4,
+                                       "data.val_patch_size": 64, "val_every": 6, "checkpoint_every": 6,
+                                       "optim.warmup": 2, "review.memory_size": 4})
+    except (ValueError, TypeError) as error:
+        raise typer.BadParameter(str(error)) from None
+    clean = params["clean"] if "clean" in given or not folders else [Path(folder) for folder in folders]
+    return config, clean
+
+
+# option -> "section.field" of TrainConfig, for the options that are one field as they are
+_OPTION_FIELDS = {
+    "jpeg_downscale": "data.jpeg_downscale", "clean_fraction": "data.clean_fraction", "scenes": "data.scenes",
+    "scene_grass": "data.scene_grass", "min_scale": "data.min_scale", "jpeg_after": "data.jpeg_after",
+    "keep_changes": "data.keep_changes", "patch_size": "data.patch_size", "view_size": "data.view_size",
+    "view_max": "data.view_max", "val_size": "data.val_size",
+    "schedule": "review.schedule", "order": "review.order", "review_ratio": "review.ratio",
+    "review_decay": "review.decay", "memory_size": "review.memory_size",
+    "iterations": "optim.steps_per_stage", "batch_size": "optim.batch_size", "lr": "optim.lr",
+    "stage_lr_decay": "optim.stage_lr_decay",
+    "loss": "losses.kind", "spn_weight": "losses.spn_weight", "spn_features": "losses.spn_features",
+    "quality_loss": "losses.quality_weight",
+    "perceiver": "perceiver", "val_every": "val_every", "checkpoint_every": "checkpoint_every", "seed": "seed",
+}
+_NOT_GIVEN = ("DEFAULT", "DEFAULT_MAP")  # parameter sources of an option not given (Typer vendors click's enum)
+
+
+def _stage(spec: str) -> Any:
+    from ..train.config import StageConfig
+
+    return StageConfig.parse(spec)
+
+
+def _model(params: dict[str, Any], base: Any) -> Any:
+    from ..models import PRESETS
+
+    return dataclasses.replace(base or PRESETS[params["preset"].value], context_dark=params["dark_channel"])
+
+
+def _read_config_file(path: Path) -> tuple[dict[str, Any], list[str] | None]:
+    """(training config dict, photo folders) from a JSON or YAML file: a RUN_DIR/config.json
+    ({"train": ..., "clean": [...]}) or a training config itself (sections or flat)."""
+    try:
+        text = path.read_text()
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml  # PyYAML comes with huggingface_hub, a dependency already
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as error:  # noqa: BLE001  (OSError, JSON's ValueError, yaml.YAMLError)
+        raise typer.BadParameter(f"cannot read --config {path}: {error}") from None
+    if not isinstance(data, dict):
+        raise typer.BadParameter(f"--config {path} must hold a mapping of settings")
+    if "train" in data:
+        return data["train"], data.get("clean")
+    return data, None
+
+
+def _run(config: TrainConfig, clean: list[Path] | None, *, run_dir: Path, output: Path | None, resume: bool,
+         command: str, cache_bytes: int, device: str, precision: str, console: Console, json_output: bool) -> None:
+    import torch
+
+    from ..runtime import Runtime, resolve_runtime
+    from ..train.dist import setup_distributed
+    from ..train.loop import train as run_training
+
+    runtime = resolve_runtime(device, precision)
+    dist = setup_distributed(runtime.device)
+    if dist.enabled and runtime.is_cuda:
+        runtime = Runtime(torch.device("cuda", dist.local_rank), runtime.precision)
+    if not dist.is_main:
+        console = Console(stderr=True, quiet=True)
+    try:
+        with _TrainingDisplay(console) as display:
+            result = run_training(config, clean_dir=clean, run_dir=run_dir, output_dir=output or run_dir / "model",
+                                  runtime=runtime, dist=dist, resume=resume, command=command,
+                                  on_event=display.update, cache_bytes=cache_bytes)
+    finally:
+        dist.cleanup()
+    if not dist.is_main:
+        return
+    if json_output:
+        print_json({"command": "train", "output": str(result.output_dir), "run_dir": str(run_dir),
+                    "seconds": round(result.seconds, 1), "feature_space": result.feature_space,
+                    "matrix": result.matrix})
+        return
+    from ..train.report import matrix_table
+
+    console.print(matrix_table(result.rows, result.tasks, title=f"{config.schedule}: validation PSNR / SSIM "
+                               "after each stage", inputs=result.inputs))
+    console.print(f"model: {result.output_dir}  (use: uhdrestore fix PHOTO --model {result.output_dir})")
+    console.print(f"run: {run_dir}/metrics.jsonl, validation.png, matrix.json, stages/")
 
 
 class _TrainingDisplay:
-    """A rich progress bar per stage: iteration, loss, it/s, ETA; validation lines scroll above it."""
+    """A rich progress bar per stage: step, loss, it/s, ETA; validation lines scroll above it."""
 
-    def __init__(self, console: Console, config: Any) -> None:
-        self.config = config
+    def __init__(self, console: Console) -> None:
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
                                  "{task.total}"), TextColumn("loss {task.fields[loss]}"),
                                  TextColumn("{task.fields[rate]}"),
@@ -294,30 +386,28 @@ class _TrainingDisplay:
     def __exit__(self, *exc: object) -> None:
         self.progress.__exit__(*exc)
 
-    def update(self, event: dict[str, Any]) -> None:
-        kind = event["event"]
-        if kind == "start" and event["photos"]:
-            names = event["photos"]["validation"]
+    def update(self, event: Any) -> None:
+        from ..train import events
+
+        say = self.progress.console.print
+        if isinstance(event, events.RunStarted) and event.validation_photos is not None:
+            names = event.validation_photos
             shown = ", ".join(names) if len(names) <= 20 else f"{len(names)} photos ({', '.join(names[:3])}, ...)"
-            self.progress.console.print(f"training photos: {len(event['photos']['train'])}; validation photos: "
-                                        f"{shown}")
-        elif kind == "spn":
-            self.progress.console.print(f"feature space (SPN, quality loss): {event['features']}")
-        elif kind == "resumed":
-            self.progress.console.print(f"resumed at step {event['step']} (stage {event['stage'] + 1}, "
-                                        f"iteration {event['iteration']})")
-        elif kind == "stage":
+            say(f"training photos: {len(event.train_photos or ())}; validation photos: {shown}")
+        elif isinstance(event, events.FeatureSpaceLoaded):
+            say(f"feature space (SPN, quality loss): {event.name}")
+        elif isinstance(event, events.Resumed):
+            say(f"resumed at step {event.step} (stage {event.stage + 1}, iteration {event.stage_step})")
+        elif isinstance(event, events.StageStarted):
             if self.task is not None:
                 self.progress.remove_task(self.task)
-            share = f", replaying {event['review_share']:.0%}" if event["review_share"] else ""
-            self.task = self.progress.add_task(f"stage {event['stage'] + 1} {event['name']}{share}",
-                                               total=event["iterations"], completed=event["iteration"],
-                                               loss="-", rate="")
-        elif kind == "step" and self.task is not None:
+            share = f", replaying {event.review_share:.0%}" if event.review_share else ""
+            self.task = self.progress.add_task(f"stage {event.stage + 1} {event.name}{share}", total=event.steps,
+                                               completed=event.stage_step, loss="-", rate="")
+        elif isinstance(event, events.Stepped) and self.task is not None:
             speed = self.progress.tasks[-1].speed
-            self.progress.update(self.task, completed=event["iteration"], loss=f"{event['loss']:.4f}",
+            self.progress.update(self.task, completed=event.stage_step, loss=f"{event.loss:.4f}",
                                  rate=f"{speed:.1f} it/s" if speed else "")
-        elif kind == "val":
-            scores = "  ".join(f"{task} {value:.2f}" for task, value in event["psnr"].items())
-            self.progress.console.print(f"step {event['iteration']}: validation PSNR  {scores}", highlight=False)
-
+        elif isinstance(event, events.Validated):
+            scores = "  ".join(f"{task} {value:.2f}" for task, value in event.psnr.items())
+            say(f"step {event.step}: validation PSNR  {scores}", highlight=False)

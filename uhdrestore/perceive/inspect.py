@@ -10,12 +10,12 @@ import torch
 
 from ..hub import LoadedModel, bundled_weights_dir, load_model_files, resolve_model
 from ..io import Image, to_float
-from .evaluate import DETECTION_THRESHOLD
 from .model import PERCEIVED_KINDS, TIERS, Perceiver, PerceiverConfig
 
 __all__ = ["PERCEIVER_FOLDER", "Perception", "load_perceiver", "perceive"]
 
 PERCEIVER_FOLDER = "perceiver"  # inside the bundled weights folder
+DETECTION_THRESHOLD = 0.5  # a kind counts as present at this probability
 
 
 @dataclass

@@ -17,11 +17,10 @@ from safetensors.torch import load_file, save_file
 
 from ..atomic import atomic_path
 from ..errors import WeightsError
+from .shared import CHECKPOINT_NAME
 
-__all__ = ["CHECKPOINT_NAME", "load_checkpoint", "optimizer_from_tensors", "optimizer_to_tensors",
-           "save_checkpoint"]
-
-CHECKPOINT_NAME = "checkpoint.safetensors"
+__all__ = ["CHECKPOINT_NAME", "load_checkpoint", "optimizer_from_tensors", "optimizer_to_tensors", "pack",
+           "save_checkpoint", "unpack"]
 
 
 def save_checkpoint(run_dir: Path, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> Path:
@@ -47,6 +46,17 @@ def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]
     except (SafetensorError, KeyError, ValueError, OSError) as error:
         raise WeightsError(f"corrupt checkpoint {path}: {error}") from error
     return tensors, state
+
+
+def pack(**parts: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Name every tensor by its part: pack(model=m.state_dict()) -> {"model.<key>": tensor}."""
+    return {f"{part}.{key}": value for part, tensors in parts.items() for key, value in tensors.items()}
+
+
+def unpack(tensors: dict[str, torch.Tensor], part: str) -> dict[str, torch.Tensor]:
+    """Inverse of `pack` for one part: unpack(tensors, "model") -> that state dict."""
+    prefix = part + "."
+    return {key[len(prefix):]: value for key, value in tensors.items() if key.startswith(prefix)}
 
 
 def optimizer_to_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list[dict]]:

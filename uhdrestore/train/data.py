@@ -28,17 +28,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .degrade import degrade
-from .errors import InputImageError
-from .io import is_image_file, read_image, to_float
+from ..degrade import degrade
+from ..errors import InputImageError
+from ..io import is_image_file, read_image, to_float
+from .config import DataConfig, StageConfig
 from .scenes import SCENE_SHARE
 from .scenes import scenes as procedural_scenes
-from .train.config import StageConfig, TrainConfig
+from .shared import TRAIN, VALIDATION
 
 __all__ = ["CleanPhotos", "PairedStage", "SyntheticStage", "make_stage", "read_holdout_list", "PAIRED_LAYOUTS"]
 
 PAIRED_LAYOUTS = (("lq", "gt"), ("input", "target"), ("degraded", "clean"))
-TRAIN, VALIDATION = 0, 1
 JPEG_AFTER_MAX_SEVERITY = 0.4  # --jpeg-after compresses at JPEG severity 0-0.4 (quality ~95 down to ~60)
 JPEG_SUFFIXES = (".jpg", ".jpeg")
 MIN_DOWNSCALED_SIDE = 128  # a JPEG whose short side would fall below this once downscaled adds too little: skipped
@@ -163,7 +163,8 @@ class SyntheticStage:
 
     stage: StageConfig
     photos: CleanPhotos
-    config: TrainConfig
+    config: DataConfig
+    seed: int
 
     @property
     def key(self) -> int:
@@ -171,8 +172,8 @@ class SyntheticStage:
 
     def sample(self, sample_id: int, split: int = TRAIN) -> tuple[np.ndarray, np.ndarray]:
         """(degraded, clean), each (V, V, 3) float32 in [0, 1] (V: the training view's side, see
-        `TrainConfig.view_side`, or the validation patch side); the same id gives the same pair."""
-        rng = np.random.default_rng([self.config.seed, self.key, split, sample_id])
+        `DataConfig.view_side`, or the validation patch side); the same id gives the same pair."""
+        rng = np.random.default_rng([self.seed, self.key, split, sample_id])
         pool = self.photos.train if split == TRAIN else self.photos.val
         if split == TRAIN and self.photos.scenes and rng.random() < SCENE_SHARE:
             pool = self.photos.scenes
@@ -229,8 +230,8 @@ def harmless_change(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 class PairedStage:
     """Pairs read from a folder of degraded files and a folder of matching clean files."""
 
-    def __init__(self, stage: StageConfig, config: TrainConfig) -> None:
-        self.stage, self.config = stage, config
+    def __init__(self, stage: StageConfig, config: DataConfig, seed: int) -> None:
+        self.stage, self.config, self.seed = stage, config, seed
         root = Path(stage.path or "")
         self.train_pairs, self.val_pairs = self._find_pairs(root)
         self._cache: dict[Path, np.ndarray] = {}
@@ -272,7 +273,7 @@ class PairedStage:
 
     def sample(self, sample_id: int, split: int = TRAIN) -> tuple[np.ndarray, np.ndarray]:
         """(degraded, clean) crops, each (P, P, 3) float32; the same id gives the same pair."""
-        rng = np.random.default_rng([self.config.seed, self.key, split, sample_id])
+        rng = np.random.default_rng([self.seed, self.key, split, sample_id])
         pairs = self.train_pairs if split == TRAIN else self.val_pairs
         degraded_path, clean_path = pairs[int(rng.integers(len(pairs)))]
         degraded, clean = self._load(degraded_path), self._load(clean_path)
@@ -287,11 +288,11 @@ class PairedStage:
         return degraded.astype(np.float32) / 255, clean.astype(np.float32) / 255
 
 
-def make_stage(stage: StageConfig, config: TrainConfig, photos: CleanPhotos | None
+def make_stage(stage: StageConfig, config: DataConfig, seed: int, photos: CleanPhotos | None
                ) -> SyntheticStage | PairedStage:
     """The data source of one stage. Raises InputImageError when its data is missing."""
     if stage.path is not None:
-        return PairedStage(stage, config)
+        return PairedStage(stage, config, seed)
     if photos is None:
         raise InputImageError(f"stage {stage.name!r} synthesises its data: pass --clean DIR with clean photos")
-    return SyntheticStage(stage, photos, config)
+    return SyntheticStage(stage, photos, config, seed)

@@ -1,14 +1,17 @@
-"""Train the perceiver on generated examples; resumable, with validation on held-out photos.
+"""Train the perceiver on generated examples; resumable exactly, with validation on held-out photos.
 
 The examples are generated once up front (a few minutes: degrading is the slow part) and
 then revisited with flips for many epochs; the network is small enough that this, not the
-optimisation, sets the budget on a 2-core CPU.
+optimisation, sets the budget on a 2-core CPU. The machinery is the restorer's (train/shared.py,
+train/checkpoint.py): the same warm-up cosine schedule, checkpoint packing and run-folder guard.
+Each step's batch and flips are a pure function of (seed, step), so a resumed run continues
+exactly as an uninterrupted one would.
 """
 
 from __future__ import annotations
 
 import json
-import math
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -22,28 +25,25 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ..atomic import atomic_path
-from ..data import CleanPhotos
-from ..errors import OutputError
 from ..hub import load_model, save_model
+from ..perceive.model import Perceiver, PerceiverConfig
 from ..restore import TileConfig, restore_image
 from ..runtime import resolve_runtime
-from ..scenes import scenes as procedural_scenes
-from ..train.checkpoint import (
-    CHECKPOINT_NAME,
-    load_checkpoint,
-    optimizer_from_tensors,
-    optimizer_to_tensors,
-    save_checkpoint,
-)
-from .evaluate import Scores, score_examples
-from .model import Perceiver, PerceiverConfig
-from .samples import ExampleSet, draw_example, stack_examples
+from .checkpoint import load_checkpoint, optimizer_from_tensors, optimizer_to_tensors, pack, save_checkpoint, unpack
+from .data import CleanPhotos
+from .perceiver_examples import ExampleSet, draw_example, stack_examples
+from .perceiver_scores import Scores, score_examples
+from .scenes import scenes as procedural_scenes
+from .shared import CHECKPOINT_NAME, TRAIN, VALIDATION, ResumeMismatchError, make_run_dir, warmup_cosine
 
 __all__ = ["PerceiverTraining", "perceiver_loss", "train_perceiver"]
 
-TRAIN_SPLIT, VALIDATION_SPLIT = 0, 1
+log = logging.getLogger(__name__)
+
 SEVERITY_WEIGHT = 2.0  # severity errors are ~0.1 while the cross-entropies are ~0.3: keep them comparable
 WARMUP_STEPS = 100
+FLOOR_RATIO = 0.02  # the cosine ends at 2% of the peak learning rate
+LOG_EVERY = 100  # steps between loss lines
 EXAMPLES_VERSION = 3  # bump when samples.py changes what an example looks like: cached examples are redone
 EXAMPLE_FIELDS = ("view", "crops", "kinds", "kinds_known", "severity", "tier")
 
@@ -100,11 +100,9 @@ def _flip(batch: ExampleSet, rng: torch.Generator) -> ExampleSet:
     return ExampleSet(view, crops, batch.kinds, batch.kinds_known, batch.severity, batch.tier)
 
 
-def _learning_rate(settings: PerceiverTraining, step: int) -> float:
-    if step < WARMUP_STEPS:
-        return settings.learning_rate * (step + 1) / WARMUP_STEPS
-    progress = (step - WARMUP_STEPS) / max(1, settings.steps - WARMUP_STEPS)
-    return settings.learning_rate * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress)))
+def _step_generator(seed: int, step: int) -> torch.Generator:
+    """The generator of one step's batch and flips: a pure function of (seed, step)."""
+    return torch.Generator().manual_seed(int(np.random.default_rng([seed, 4, step]).integers(2**63)))
 
 
 def _restorer(spec: str | None) -> Callable[[np.ndarray], np.ndarray] | None:
@@ -120,15 +118,15 @@ def _restorer(spec: str | None) -> Callable[[np.ndarray], np.ndarray] | None:
 
 
 def generate(photos: list[np.ndarray], config: PerceiverConfig, *, count: int, seed: int, split: int,
-             restorer: Callable[[np.ndarray], np.ndarray] | None, log: Callable[[str], None],
-             scenes: list[np.ndarray] | None = None) -> ExampleSet:
+             restorer: Callable[[np.ndarray], np.ndarray] | None, scenes: list[np.ndarray] | None = None
+             ) -> ExampleSet:
     """`count` examples from `photos` (and `scenes`), logged every 1000."""
     examples = []
     started = time.perf_counter()
     for index in range(count):
         examples.append(draw_example(photos, config, seed, split, index, restorer, scenes or ()))
         if (index + 1) % 1000 == 0 or index + 1 == count:
-            log(f"generated {index + 1}/{count} examples ({time.perf_counter() - started:.0f} s)")
+            log.info("generated %d/%d examples (%.0f s)", index + 1, count, time.perf_counter() - started)
     return stack_examples(examples)
 
 
@@ -151,19 +149,56 @@ def _cached_examples(path: Path, key: dict[str, Any], make: Callable[[], Example
 
 def train_perceiver(settings: PerceiverTraining, *, clean_dir: Path, run_dir: Path, output_dir: Path,
                     config: PerceiverConfig | None = None, resume: bool = False, command: str = "",
-                    log: Callable[[str], None] = print) -> Scores:
+                    stop_after: int | None = None) -> Scores:
     """Generate examples, train, validate on the held-out photos and save the model to `output_dir`.
 
-    Returns the final validation scores (also written to run_dir/validation.json).
+    Progress goes to the `uhdrestore.train.perceiver` logger. `stop_after` ends the run after
+    that many steps, as a kill would (for tests). Returns the final validation scores (also
+    written to run_dir/validation.json). Raises InputImageError for missing photos,
+    WeightsError for a bad checkpoint or restorer, OutputError for an unwritable run folder.
     """
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutputError(f"cannot create run folder {run_dir}: {error.strerror}") from error
+    make_run_dir(run_dir)
     config = config or PerceiverConfig()
     torch.manual_seed(settings.seed)
     photos = CleanPhotos(clean_dir, holdout=settings.holdout, seed=settings.seed)
-    log(f"validation photos: {', '.join(photos.val_names)}")
+    log.info("validation photos: %s", ", ".join(photos.val_names))
+    train_set, val_set = _examples(settings, config, photos, run_dir)
+    model = Perceiver(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
+    start = _resume(run_dir, settings, model, optimizer) if resume else 0
+    model.train()
+    started, losses = time.perf_counter(), []
+    for step in range(start, settings.steps):
+        for group in optimizer.param_groups:
+            group["lr"] = warmup_cosine(step, settings.steps, peak=settings.learning_rate, warmup=WARMUP_STEPS,
+                                        floor_ratio=FLOOR_RATIO)
+        rng = _step_generator(settings.seed, step)
+        index = torch.randint(len(train_set), (settings.batch_size,), generator=rng)
+        loss = perceiver_loss(model, _flip(train_set.take(index), rng))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if (step + 1) % LOG_EVERY == 0:
+            log.info("step %d/%d loss %.4f (%.1f steps/s)", step + 1, settings.steps, np.mean(losses),
+                     (step + 1 - start) / (time.perf_counter() - started))
+            losses = []
+        if (step + 1) % settings.checkpoint_every == 0 and step + 1 < settings.steps:
+            tensors, groups = optimizer_to_tensors(optimizer)
+            save_checkpoint(run_dir, {**tensors, **pack(model=model.state_dict())},
+                            {"step": step + 1, "param_groups": groups, "settings": asdict(settings)})
+        if stop_after is not None and step + 1 >= stop_after:
+            raise _Stopped(step + 1)
+    model.eval()
+    scores = score_examples(model, val_set)
+    (run_dir / "validation.json").write_text(json.dumps(scores.to_dict(), indent=2) + "\n")
+    save_model(model, config, output_dir, model_card=_model_card(settings, photos, scores, command))
+    return scores
+
+
+def _examples(settings: PerceiverTraining, config: PerceiverConfig, photos: CleanPhotos, run_dir: Path
+              ) -> tuple[ExampleSet, ExampleSet]:
+    """The training and validation examples, generated once and kept in the run folder."""
     restorer = _restorer(settings.restorer)
     key = {"seed": settings.seed, "restorer": settings.restorer, "view": config.view_size, "crop": config.crop_size,
            "grid": [config.crop_rows, config.crop_cols], "version": EXAMPLES_VERSION}
@@ -171,48 +206,38 @@ def train_perceiver(settings: PerceiverTraining, *, clean_dir: Path, run_dir: Pa
         run_dir / "examples-train.safetensors",
         {**key, "photos": photos.train_names, "count": settings.examples, "scenes": settings.scenes,
          **({"scene_grass": settings.scene_grass} if settings.scene_grass else {})},
-        lambda: generate(photos.train, config, count=settings.examples, seed=settings.seed, split=TRAIN_SPLIT,
-                         restorer=restorer, log=log,
+        lambda: generate(photos.train, config, count=settings.examples, seed=settings.seed, split=TRAIN,
+                         restorer=restorer,
                          scenes=procedural_scenes(settings.scenes, settings.seed, grass=settings.scene_grass)))
     val_set = _cached_examples(
         run_dir / "examples-validation.safetensors",
         {**key, "photos": photos.val_names, "count": settings.validation_examples},
         lambda: generate(photos.val, config, count=settings.validation_examples, seed=settings.seed,
-                         split=VALIDATION_SPLIT, restorer=restorer, log=log))
-    model = Perceiver(config)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
-    start = 0
-    if resume:
-        tensors, state = load_checkpoint(run_dir / CHECKPOINT_NAME)
-        model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
-        optimizer_from_tensors(optimizer, tensors, state["param_groups"])
-        start = state["step"]
-        log(f"resumed at step {start}")
-    rng = torch.Generator().manual_seed(settings.seed + start)
-    model.train()
-    started, losses = time.perf_counter(), []
-    for step in range(start, settings.steps):
-        for group in optimizer.param_groups:
-            group["lr"] = _learning_rate(settings, step)
-        index = torch.randint(len(train_set), (settings.batch_size,), generator=rng)
-        loss = perceiver_loss(model, _flip(train_set.take(index), rng))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        if (step + 1) % 100 == 0:
-            log(f"step {step + 1}/{settings.steps} loss {np.mean(losses):.4f} "
-                f"({(step + 1 - start) / (time.perf_counter() - started):.1f} steps/s)")
-            losses = []
-        if (step + 1) % settings.checkpoint_every == 0 and step + 1 < settings.steps:
-            tensors, groups = optimizer_to_tensors(optimizer)
-            tensors.update({f"model.{k}": v for k, v in model.state_dict().items()})
-            save_checkpoint(run_dir, tensors, {"step": step + 1, "param_groups": groups})
-    model.eval()
-    scores = score_examples(model, val_set)
-    (run_dir / "validation.json").write_text(json.dumps(scores.to_dict(), indent=2) + "\n")
-    save_model(model, config, output_dir, model_card=_model_card(settings, photos, scores, command))
-    return scores
+                         split=VALIDATION, restorer=restorer))
+    return train_set, val_set
+
+
+def _resume(run_dir: Path, settings: PerceiverTraining, model: Perceiver, optimizer: torch.optim.Optimizer) -> int:
+    """Load the run folder's checkpoint; returns the step it was written at.
+
+    Raises ResumeMismatchError when it was made with other settings (checkpoints older than
+    the settings record are taken as they are).
+    """
+    tensors, state = load_checkpoint(run_dir / CHECKPOINT_NAME)
+    saved = state.get("settings")
+    current = json.loads(json.dumps(asdict(settings)))
+    if saved is not None and saved != current:
+        changed = sorted(key for key in current if saved.get(key) != current[key])
+        raise ResumeMismatchError(f"cannot resume {run_dir / CHECKPOINT_NAME}: it was made with other settings "
+                                  f"({', '.join(changed)}); run the same command with --resume")
+    model.load_state_dict(unpack(tensors, "model"))
+    optimizer_from_tensors(optimizer, tensors, state["param_groups"])
+    log.info("resumed at step %d", state["step"])
+    return state["step"]
+
+
+class _Stopped(Exception):
+    """Raised by `stop_after`: the run ends as if killed right after that step."""
 
 
 def _model_card(settings: PerceiverTraining, photos: CleanPhotos, scores: Scores, command: str) -> str:
@@ -224,12 +249,8 @@ def _model_card(settings: PerceiverTraining, photos: CleanPhotos, scores: Scores
         "(low, medium, high = clean). Use: `uhdrestore inspect PHOTO --perceiver THIS_FOLDER`.", "",
         f"- Command: `{command or 'uhdrestore train-perceiver'}`",
         (f"- Training photos: {', '.join(photos.train_names)}, and {settings.scenes} procedural scenes "
-         f"(uhdrestore.scenes{grass}); validation photos: {', '.join(photos.val_names)}."),
+         f"(train/scenes.py{grass}); validation photos: {', '.join(photos.val_names)}."),
         f"- Settings: {json.dumps(asdict(settings))}",
         (f"- Validation ({scores.examples} generated examples of the held-out photos): per-kind F1 {f1}; "
          f"clean vs degraded accuracy {scores.clean_accuracy:.3f}; tier accuracy {scores.tier_accuracy:.3f}."),
         "- Trained on synthetic degradations only; real photos can differ.", ""])
-
-
-
-

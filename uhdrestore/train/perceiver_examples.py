@@ -8,7 +8,7 @@ one kind, two kinds in their physical order (scene, atmosphere, exposure, sensor
 degraded and then run through a restorer (Perceive-IR's "medium" tier: imperfectly
 restored). A share of every case is JPEG-compressed afterwards, clean ones included, so
 compression alone never reads as degradation: real clean photos are JPEGs. A share of
-the frames is cut from procedural scenes (`uhdrestore.scenes`: grass, stems, petals, dew)
+the frames is cut from procedural scenes (`train/scenes.py`: grass, stems, petals, dew)
 instead of photos, so thin bright lines and white dots are also seen clean.
 """
 
@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from ..degrade import degrade
-from ..scenes import SCENE_SHARE
-from .model import PERCEIVED_KINDS, TIERS, PerceiverConfig, views
+from ..perceive.model import PERCEIVED_KINDS, TIERS, PerceiverConfig, views
+from .scenes import SCENE_SHARE
 
 __all__ = [
     "PHYSICAL_ORDER",

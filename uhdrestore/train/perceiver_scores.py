@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from .model import PERCEIVED_KINDS, TIERS, Perceiver
-from .samples import ExampleSet
+from ..perceive.inspect import DETECTION_THRESHOLD
+from ..perceive.model import PERCEIVED_KINDS, TIERS, Perceiver
+from .perceiver_examples import ExampleSet
 
 __all__ = ["DETECTION_THRESHOLD", "Predictions", "Scores", "f1_score", "predict", "score_examples"]
 
-DETECTION_THRESHOLD = 0.5
 HIGH = TIERS.index("high")
 
 

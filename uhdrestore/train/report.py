@@ -24,7 +24,7 @@ from uhdrestore.atomic import atomic_path
 
 
 __all__ = [
-    "MatrixRow", "matrix_to_dict", "matrix_from_dict", "matrix_inputs", "matrix_summary",
+    "MatrixRow", "MetricsLog", "matrix_to_dict", "matrix_from_dict", "matrix_inputs", "matrix_summary",
     "matrix_table", "read_metrics", "plot_validation", "model_card",
 ]  # fmt: skip
 
@@ -264,3 +264,27 @@ def model_card(
         "## Limitations", "", *([f"- {note}" for note in notes] or ["- None recorded."]),
     ]  # fmt: skip
     return "\n".join(sections) + "\n"
+
+
+class MetricsLog:
+    """metrics.jsonl, written by rank 0 only; on resume, lines past the checkpoint's step are dropped."""
+
+    def __init__(self, path: Path, enabled: bool, resume_step: int | None) -> None:
+        self.path, self.enabled = path, enabled
+        if enabled and resume_step is not None and path.exists():
+            kept = []
+            for line in path.read_text().splitlines():
+                try:
+                    if json.loads(line).get("iteration", 0) <= resume_step:
+                        kept.append(line)
+                except json.JSONDecodeError:
+                    pass  # a line cut short by the kill
+            path.write_text("".join(line + "\n" for line in kept))
+        elif enabled and resume_step is None:
+            path.write_text("")
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        """Append one record ("event" names its kind; "iteration" is the global step)."""
+        if self.enabled:
+            with self.path.open("a") as handle:
+                handle.write(json.dumps(record) + "\n")

@@ -15,16 +15,24 @@ stage by stage); the formulas are ours:
 - While training stage t >= 1, a share r_t = review_ratio * review_decay^(t-1) of
   every batch is drawn from the memory, each draw picking a finished stage uniformly
   first, so the oldest stage is not crowded out by later ones.
+
+`ReviewSchedule` holds all of it for a run: it plans each batch (`plan`), records each
+fresh sample's loss (`record`) and closes a stage (`close_stage`: the hardest samples go
+into memory). The sequential and joint schedules are the same object with replay off.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["LossFluctuation", "ReviewMemory"]
+from .config import TrainConfig
+
+__all__ = ["BatchPlan", "LossFluctuation", "ReviewMemory", "ReviewSchedule"]
 
 
 class LossFluctuation:
@@ -95,3 +103,83 @@ class ReviewMemory:
     @classmethod
     def from_dict(cls, data: dict[str, dict[str, list]]) -> ReviewMemory:
         return cls({int(stage): (list(entry["ids"]), list(entry["scores"])) for stage, entry in data.items()})
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """One global batch as (stage index, sample id) pairs: fresh samples first, then `replay` replayed ones."""
+
+    stage: int
+    samples: list[tuple[int, int]]
+    replay: int = 0
+
+    def fresh(self) -> list[tuple[int, int]]:
+        """(position in the batch, sample id) of the current stage's fresh samples."""
+        return [(index, sample_id) for index, (task, sample_id) in enumerate(self.samples)
+                if task == self.stage and index < len(self.samples) - self.replay]
+
+
+class ReviewSchedule:
+    """Which samples each step trains on, and review learning's memory of hard samples.
+
+    `stage_keys` are the stages' data keys in training order (they seed each stage's pool
+    shuffles and replay draws, so a plan is a pure function of (seed, stage, stage step)).
+    """
+
+    def __init__(self, config: TrainConfig, stage_keys: Sequence[int]) -> None:
+        self.config, self.stage_keys = config, list(stage_keys)
+        self.memory = ReviewMemory()
+        self.tracker = LossFluctuation(config.data.pool_size)
+        self._permutations: dict[tuple[int, int], np.ndarray] = {}
+
+    def share(self, stage: int) -> float:
+        return self.config.review.share(stage)
+
+    def pool_ids(self, stage: int, start: int, count: int) -> list[int]:
+        """Ids at positions start.. of the stage's pool, reshuffled every epoch."""
+        pool, ids = self.config.data.pool_size, []
+        for position in range(start, start + count):
+            epoch = position // pool
+            key = (stage, epoch)
+            if key not in self._permutations:
+                if len(self._permutations) > 8:
+                    self._permutations.clear()
+                rng = np.random.default_rng([self.config.seed, self.stage_keys[stage], 2, epoch])
+                self._permutations[key] = rng.permutation(pool)
+            ids.append(int(self._permutations[key][position % pool]))
+        return ids
+
+    def plan(self, stage: int, stage_step: int) -> BatchPlan:
+        """The global batch of `stage_step` in `stage`."""
+        batch, stage_count = self.config.optim.batch_size, len(self.stage_keys)
+        if self.config.schedule == "joint":  # every batch mixes all stages evenly
+            first = (stage * self.config.optim.steps_per_stage + stage_step) * batch
+            return BatchPlan(stage, [(position % stage_count, self.pool_ids(
+                position % stage_count, position // stage_count, 1)[0]) for position in range(first, first + batch)])
+        replay = round(self.share(stage) * batch) if len(self.memory) else 0
+        fresh = batch - replay
+        plan = [(stage, sample_id) for sample_id in self.pool_ids(stage, stage_step * fresh, fresh)]
+        rng = np.random.default_rng([self.config.seed, self.stage_keys[stage], 3, stage_step])
+        return BatchPlan(stage, plan + self.memory.draw(rng, replay), replay)
+
+    def record(self, plan: BatchPlan, losses: np.ndarray) -> None:
+        """Record the per-sample losses (the whole global batch, in plan order) of a step."""
+        fresh = plan.fresh()
+        if self.config.schedule == "review" and fresh:
+            self.tracker.update(np.array([sample_id for _, sample_id in fresh]),
+                                losses[[index for index, _ in fresh]])
+
+    def close_stage(self, stage: int) -> set[tuple[int, int]]:
+        """End `stage`: keep its hardest samples (review schedule); returns the (stage, id) pairs now in memory."""
+        if self.config.schedule == "review":
+            self.memory.add(stage, *self.tracker.hardest(self.config.review.memory_size))
+        self.tracker = LossFluctuation(self.config.data.pool_size)
+        return {(task, sample_id) for task, (ids, _) in self.memory.stages.items() for sample_id in ids}
+
+    def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """(tensors, JSON) for a checkpoint: the loss statistics and the memory."""
+        return self.tracker.state_dict(), self.memory.to_dict()
+
+    def load_state_dict(self, tensors: dict[str, torch.Tensor], memory: dict[str, Any]) -> None:
+        self.tracker.load_state_dict(tensors)
+        self.memory = ReviewMemory.from_dict(memory)

@@ -1,0 +1,113 @@
+"""`uhdrestore train` settings: --config files with flags over them, --resume from the run folder
+alone, the resolved config in the run folder, per-stage exports, exit codes, the fp16 scaler."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+from tests.train.test_data import write_photos
+from tests.train.test_loop import run, small_config
+from uhdrestore.cli import app
+from uhdrestore.runtime import Runtime
+from uhdrestore.train.checkpoint import load_checkpoint
+from uhdrestore.train.config import TrainConfig
+from uhdrestore.train.dist import Distributed
+from uhdrestore.train.loop import _Stopped, train
+from uhdrestore.train.shared import CHECKPOINT_NAME
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory) -> Path:
+    return write_photos(tmp_path_factory.mktemp("data") / "clean", count=4, size=(96, 128))
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, ["train", *args, "--device", "cpu", "--quiet"])
+
+
+def test_the_run_folder_records_the_resolved_settings_and_each_stage(tmp_path, clean):
+    result = invoke("--stages", "rain,noise", "--clean", str(clean), "--smoke", "--lr", "0.001",
+                    "--run-dir", str(tmp_path / "run"))
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    config = TrainConfig.from_dict(saved["train"])
+    assert config.optim.lr == 0.001 and config.optim.steps_per_stage == 12 and saved["clean"] == [str(clean)]
+    stages = sorted(path.name for path in (tmp_path / "run" / "stages").iterdir())
+    assert stages == ["01-rain", "02-noise"]
+    last = load_file(tmp_path / "run" / "stages" / "02-noise" / "model.safetensors")
+    final = load_file(tmp_path / "run" / "model" / "model.safetensors")
+    assert all(torch.equal(last[key], final[key]) for key in final)  # the last stage's export is the model
+
+
+def test_a_config_file_sets_what_flags_do_not(tmp_path, clean):
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("stages: [{name: haze, kind: haze}]\noptim: {lr: 0.004, steps_per_stage: 3}\n"
+                        "data: {patch_size: 32, val_size: 2, val_patch_size: 48, pool_size: 4}\n"
+                        "model: {detail_width: 8, body_width: 16, body_blocks: 1, body_iterations: 1, "
+                        "context_width: 8}\n")
+    result = invoke("--config", str(settings), "--iterations", "2", "--batch-size", "2", "--clean", str(clean),
+                    "--run-dir", str(tmp_path / "run"))
+    assert result.exit_code == 0, result.output
+    config = TrainConfig.from_dict(json.loads((tmp_path / "run" / "config.json").read_text())["train"])
+    assert config.optim.lr == 0.004  # from the file
+    assert config.optim.steps_per_stage == 2 and config.optim.batch_size == 2  # flags win
+    assert [stage.name for stage in config.stages] == ["haze"] and config.data.patch_size == 32
+
+
+def test_resume_needs_only_the_run_folder(tmp_path, clean):
+    first = invoke("--stages", "rain,noise", "--clean", str(clean), "--smoke", "--seed", "3",
+                   "--run-dir", str(tmp_path / "straight"))
+    assert first.exit_code == 0, first.output
+    config = TrainConfig.from_dict(json.loads((tmp_path / "straight" / "config.json").read_text())["train"])
+    with pytest.raises(_Stopped):
+        run(config, clean, tmp_path / "killed", stop_after=15)
+    resumed = invoke("--resume", "--run-dir", str(tmp_path / "killed"))
+    assert resumed.exit_code == 0, resumed.output
+    a = load_file(tmp_path / "straight" / "model" / "model.safetensors")
+    b = load_file(tmp_path / "killed" / "model" / "model.safetensors")
+    assert all(torch.equal(a[key], b[key]) for key in a)
+
+
+def test_resuming_with_other_settings_is_a_usage_error(tmp_path, clean):
+    with pytest.raises(_Stopped):
+        run(small_config(), clean, tmp_path / "run", stop_after=5)
+    result = invoke("--resume", "--run-dir", str(tmp_path / "run"), "--clean", str(clean), "--lr", "0.01")
+    assert result.exit_code == 2 and "optim.lr" in result.stderr, result.output
+    again = invoke("--run-dir", str(tmp_path / "run"), "--clean", str(clean), "--smoke")
+    assert again.exit_code == 6 and "--overwrite" in again.stderr
+
+
+def test_a_bad_config_file_is_a_usage_error(tmp_path, clean):
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"stages": [{"name": "rain", "kind": "rain"}], "optim": {"learnrate": 1}}))
+    result = invoke("--config", str(settings), "--clean", str(clean), "--run-dir", str(tmp_path / "run"))
+    assert result.exit_code == 2 and "learnrate" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_fp16_training_scales_its_gradients_and_resumes_exactly(tmp_path, clean):
+    # fp16 is a CUDA precision (resolve_runtime refuses it on the CPU); CPU autocast runs it too, which is
+    # enough to check that the scaler is on, steps, and is carried by the checkpoint.
+    runtime = Runtime(torch.device("cpu"), "fp16")
+    config = small_config(**{"optim.steps_per_stage": 4}, checkpoint_every=2, val_every=100)
+
+    def fp16_run(run_dir: Path, **kwargs):
+        return train(config, clean_dir=clean, run_dir=run_dir, output_dir=run_dir / "model", runtime=runtime,
+                     dist=Distributed(), **kwargs)
+
+    straight = fp16_run(tmp_path / "straight")
+    _tensors, state = load_checkpoint(tmp_path / "straight" / CHECKPOINT_NAME)
+    assert state["scaler"]["scale"] > 0 and "_growth_tracker" in state["scaler"]
+    with pytest.raises(_Stopped):
+        fp16_run(tmp_path / "killed", stop_after=7)
+    resumed = fp16_run(tmp_path / "killed", resume=True)
+    a, b = (load_file(result.output_dir / "model.safetensors") for result in (straight, resumed))
+    assert all(torch.equal(a[key], b[key]) for key in a)
+    fp32 = run(config, clean, tmp_path / "fp32")
+    assert "scaler" not in load_checkpoint(fp32.output_dir.parent / CHECKPOINT_NAME)[1]  # off without fp16
