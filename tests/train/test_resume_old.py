@@ -45,11 +45,22 @@ def old_checkpoint(name: str, clean: Path, run_dir: Path) -> tuple[TrainConfig, 
     tensors, state = load_checkpoint(run_dir / CHECKPOINT_NAME)
     assert {key: [list(value.shape), str(value.dtype)] for key, value in tensors.items()} == record["tensors"]
     assert state["stage_step"] == old_state["iteration"]
-    for key in ("stage", "step", "memory", "rows", "tasks", "param_groups"):
+    for key in ("stage", "step", "tasks", "param_groups"):
         assert state[key] == old_state[key], key
+    for key in ("memory", "rows"):  # scores and PSNRs: the last bits differ between CPUs
+        assert state[key] == approx_floats(old_state[key]), key
     save_checkpoint(run_dir, tensors, old_state)  # the old JSON: flat config, "iteration"
     assert "iterations" in load_checkpoint(run_dir / CHECKPOINT_NAME)[1]["config"]
     return config, record
+
+
+def approx_floats(value):
+    """`value` with every float wrapped in pytest.approx, so == compares within float rounding."""
+    if isinstance(value, dict):
+        return {key: approx_floats(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [approx_floats(item) for item in value]
+    return pytest.approx(value, rel=1e-5) if isinstance(value, float) else value
 
 
 def fingerprint_matches(model: dict[str, torch.Tensor], recorded: dict[str, list[float]]) -> bool:
@@ -66,7 +77,7 @@ def test_an_old_review_checkpoint_resumes_bit_identically(tmp_path, clean):
     straight = run(config, clean, tmp_path / "straight")
     a, b = (load_file(result.output_dir / "model.safetensors") for result in (resumed, straight))
     assert all(torch.equal(a[key], b[key]) for key in b)
-    assert resumed.matrix["rows"] == straight.matrix["rows"]
+    assert resumed.matrix["rows"] == approx_floats(straight.matrix["rows"])  # rows before the stop come from the fixture
     assert fingerprint_matches(b, record["final_model"])  # and the same model the old code made
     assert [row["after_stage"] for row in straight.matrix["rows"]] == [r["after_stage"] for r in record["final_rows"]]
 
