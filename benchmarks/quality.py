@@ -3,7 +3,7 @@
     python benchmarks/quality.py [--model default] [--foreign] [--limit N] [--views crops,whole]
            [--photos ../shared/data/photos] [--photos-list benchmarks/validation_photos.tsv]
            [--kinds ...] [--severities 0.5] [--crops 1] [--crop-size 512] [--whole-side 1024]
-           [--json out.json] [--per-image out.tsv] [--figure-dir DIR]
+           [--json out.json] [--per-image out.tsv] [--figure-dir DIR] [--figure montage.png]
     python benchmarks/quality.py --holdout GreenMeadow.jpg,Dune.jpg [--photos ../shared/data/train-photos]
            [--crops 4] [--severities 0.3,0.5,0.8] [--figure examples/before_after.png]   # the old benchmark
 
@@ -209,7 +209,7 @@ def validation_records(args: argparse.Namespace, restore: Callable[[np.ndarray],
                                 "input": image_psnr(degraded, sample.image),
                                 "classical": image_psnr(baseline(degraded), sample.image),
                                 "model": image_psnr(restored, sample.image)})
-                if args.figure_dir and shown.get(sample.group) is sample:
+                if (args.figure_dir or args.figure) and shown.get(sample.group) is sample:
                     gain = records[-1]["model"] - records[-1]["input"]
                     rows.append(np.hstack([label(degraded, f"{sample.group}: {recipe}", FIGURE_WHOLE_SIDE),
                                            label(restored, f"uhdrestore {gain:+.1f} dB", FIGURE_WHOLE_SIDE),
@@ -279,13 +279,20 @@ def run_validation(args: argparse.Namespace, restore: Callable[[np.ndarray], np.
                                          "checks": [{"target": target, "passed": passed, "detail": detail}
                                                     for target, passed, detail in checks],
                                          "records": records}, indent=1))
+    def sheet(rows: list[np.ndarray]) -> Image:
+        width = max(row.shape[1] for row in rows)
+        return Image(rgb=np.vstack([np.pad(row, ((0, 0), (0, width - row.shape[1]), (0, 0))) for row in rows]),
+                     alpha=None)
+
     if args.figure_dir:
         args.figure_dir.mkdir(parents=True, exist_ok=True)
         for recipe, rows in figures.items():
             if rows:
-                width = max(row.shape[1] for row in rows)
-                sheet = np.vstack([np.pad(row, ((0, 0), (0, width - row.shape[1]), (0, 0))) for row in rows])
-                write_image(args.figure_dir / f"{recipe}.png", Image(rgb=sheet, alpha=None))
+                write_image(args.figure_dir / f"{recipe}.png", sheet(rows))
+    if args.figure:  # one row per recipe, the content groups taken in turn
+        rows = [rows[index % len(rows)] for index, rows in enumerate(figures.values()) if rows]
+        if rows:
+            write_image(args.figure, sheet(rows))
 
 
 def parse_args() -> argparse.Namespace:
@@ -310,7 +317,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--figure-dir", type=Path,
                         help="validation list: per recipe, a PNG of one whole photo per group (input | ours | clean)")
     parser.add_argument("--figure", type=Path,
-                        help="--holdout: also write a before/after montage PNG here (severity 0.5)")
+                        help="a before/after montage PNG: with the validation list one whole photo per recipe, "
+                             "the content groups in turn; with --holdout one crop per kind at severity 0.5")
     parser.add_argument("--foreign", action="store_true",
                         help="degrade with benchmarks/foreign.py's textbook recipes instead of ours")
     args = parser.parse_args()
