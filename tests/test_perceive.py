@@ -208,3 +208,15 @@ def test_a_resumed_perceiver_run_matches_an_uninterrupted_one(tmp_path):
     with pytest.raises(ResumeMismatchError, match="batch_size"):
         train_perceiver(PerceiverTraining(**{**settings.__dict__, "batch_size": 2}), clean_dir=clean,
                         run_dir=tmp_path / "killed", output_dir=tmp_path / "x", config=CONFIG, resume=True)
+
+
+def test_tier_detected_kinds_and_the_clean_flag_agree_by_construction():
+    from uhdrestore.perceive.inspect import decide_tiers
+    rain = PERCEIVED_KINDS.index("rain")
+    kinds = np.full((3, len(PERCEIVED_KINDS)), 0.1)
+    kinds[0, rain] = 0.56  # detected, though the tier head says clean
+    heads = np.array([[0.1, 0.2, 0.7],  # TIERS order: low, medium, high
+                      [0.1, 0.8, 0.1],  # nothing detected, though the tier head says medium
+                      [0.6, 0.3, 0.1]])
+    tiers = [TIERS[index] for index in decide_tiers(kinds, heads)]
+    assert tiers == ["medium", "high", "high"]

@@ -6,7 +6,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -14,10 +14,19 @@ from .common import JsonOpt, QuietOpt, errors, print_json, stderr_console
 
 
 def train_perceiver(
-    clean: Annotated[Path, typer.Option(help="Folder of clean photos to degrade into labelled examples.",
-                                        show_default=False)],
+    clean: Annotated[list[Path], typer.Option(
+        help="Folder of clean photos to degrade into labelled examples, searched recursively; repeat for several "
+             "folders.", show_default=False)],
     holdout: Annotated[str, typer.Option(
-        help="Comma-separated clean photo file names kept for validation (default: ~15% chosen by --seed).")] = "",
+        help="Comma-separated clean photos kept for validation, as paths relative to their --clean folder "
+             "(default: ~15% chosen by --seed).")] = "",
+    holdout_list: Annotated[Optional[Path], typer.Option(
+        help="A file naming the validation photos, one per line (first tab- or comma-separated column; # "
+             "comments skipped), e.g. benchmarks/validation_photos.tsv; adds to --holdout.",
+        show_default=False)] = None,
+    jpeg_downscale: Annotated[float, typer.Option(
+        min=1.0, help="Shrink JPEG clean photos by this factor as they load, so their compression blocks and "
+                      "sensor noise are not learned as damage (1 = as they are).")] = 1.0,
     examples: Annotated[int, typer.Option(min=1, help="Training examples generated up front.")] = 8000,
     validation_examples: Annotated[int, typer.Option(min=1, help="Validation examples from the held-out photos.")
                                    ] = 800,
@@ -48,6 +57,7 @@ def train_perceiver(
 ) -> None:
     """Train the degradation perceiver on clean photos degraded by uhdrestore's generators; prints its
     validation scores (per-kind F1, clean-vs-degraded accuracy) on the held-out photos."""
+    from ..train.data import read_holdout_list
     from ..train.perceiver import PerceiverTraining
     from ..train.perceiver import train_perceiver as run
     from ..train.shared import check_run_dir, command_line
@@ -55,16 +65,18 @@ def train_perceiver(
     console = stderr_console(quiet or json_output)
     with errors(console), _logged_to(console, "uhdrestore.train.perceiver"):
         try:
+            listed = read_holdout_list(holdout_list) if holdout_list else ()
+            named = tuple(name for name in holdout.split(",") if name)
             settings = PerceiverTraining(
                 examples=examples, validation_examples=validation_examples, scenes=scenes, scene_grass=scene_grass,
-                steps=steps, batch_size=batch_size,
-                learning_rate=lr, seed=seed, holdout=tuple(name for name in holdout.split(",") if name),
+                steps=steps, batch_size=batch_size, learning_rate=lr, seed=seed,
+                holdout=tuple(dict.fromkeys(named + listed)), jpeg_downscale=jpeg_downscale,
                 restorer=None if restorer == "none" else restorer)
         except ValueError as error:
             raise typer.BadParameter(str(error)) from None
         check_run_dir(run_dir, resume=resume, overwrite=overwrite)
         output_dir = output or run_dir / "model"
-        scores = run(settings, clean_dir=clean, run_dir=run_dir, output_dir=output_dir, resume=resume,
+        scores = run(settings, clean_dir=list(clean), run_dir=run_dir, output_dir=output_dir, resume=resume,
                      command=command_line())
         if json_output:
             print_json({"command": "train-perceiver", "output": str(output_dir), "validation": scores.to_dict()})

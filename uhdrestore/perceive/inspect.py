@@ -12,10 +12,24 @@ from ..hub import LoadedModel, bundled_weights_dir, load_model_files, resolve_mo
 from ..io import Image, to_float
 from .model import PERCEIVED_KINDS, TIERS, Perceiver, PerceiverConfig
 
-__all__ = ["PERCEIVER_FOLDER", "Perception", "load_perceiver", "perceive"]
+__all__ = ["DETECTION_THRESHOLD", "PERCEIVER_FOLDER", "Perception", "decide_tiers", "load_perceiver", "perceive"]
 
 PERCEIVER_FOLDER = "perceiver"  # inside the bundled weights folder
 DETECTION_THRESHOLD = 0.5  # a kind counts as present at this probability
+HIGH = TIERS.index("high")
+
+
+def decide_tiers(kind_probabilities: np.ndarray, tier_probabilities: np.ndarray) -> np.ndarray:
+    """(N, kinds), (N, 3) -> (N,) tier indices that agree with the detected kinds by construction.
+
+    A photo is "high" (clean) exactly when no kind reaches DETECTION_THRESHOLD; otherwise its
+    tier is the likelier of "low" and "medium" by the tier head. So `inspect` can never print
+    "high (clean)" beside a detected kind, nor "medium" with nothing detected.
+    """
+    degraded = (np.asarray(kind_probabilities) >= DETECTION_THRESHOLD).any(axis=1)
+    masked = np.array(tier_probabilities, dtype=np.float64, copy=True)
+    masked[:, HIGH] = -1.0
+    return np.where(degraded, masked.argmax(axis=1), HIGH)
 
 
 @dataclass
@@ -24,8 +38,8 @@ class Perception:
 
     kind_probabilities: dict[str, float]  # every kind, detected or not
     severity: float  # 0 clean .. 1 as bad as our generators make it
-    tier: str  # "low", "medium" or "high"
-    tier_probabilities: dict[str, float]
+    tier: str  # "high" exactly when nothing is detected, else "low" or "medium" (decide_tiers)
+    tier_probabilities: dict[str, float]  # the tier head alone, before decide_tiers
     embedding: np.ndarray  # the degradation embedding (L2-normalised)
 
     @property
@@ -41,7 +55,7 @@ class Perception:
     def to_dict(self) -> dict[str, Any]:
         return {"detected": self.detected, "kinds": {k: round(p, 4) for k, p in self.kind_probabilities.items()},
                 "severity": round(self.severity, 4), "tier": self.tier, "clean": self.is_clean,
-                "tiers": {k: round(p, 4) for k, p in self.tier_probabilities.items()}}
+                "tier_head": {k: round(p, 4) for k, p in self.tier_probabilities.items()}}
 
 
 def _build(data: dict[str, Any]) -> tuple[PerceiverConfig, Perceiver]:
@@ -67,6 +81,7 @@ def perceive(model: Perceiver, image: Image) -> Perception:
     out = model.perceive(tensor)
     kinds = out.kind_probabilities[0].tolist()
     tiers = out.tier_probabilities[0].tolist()
+    tier = int(decide_tiers(np.array([kinds]), np.array([tiers]))[0])
     return Perception(kind_probabilities=dict(zip(PERCEIVED_KINDS, kinds)), severity=float(out.severity[0]),
-                      tier=TIERS[int(np.argmax(tiers))], tier_probabilities=dict(zip(TIERS, tiers)),
+                      tier=TIERS[tier], tier_probabilities=dict(zip(TIERS, tiers)),
                       embedding=out.embedding[0].numpy())

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ SEVERITY_WEIGHT = 2.0  # severity errors are ~0.1 while the cross-entropies are 
 WARMUP_STEPS = 100
 FLOOR_RATIO = 0.02  # the cosine ends at 2% of the peak learning rate
 LOG_EVERY = 100  # steps between loss lines
-EXAMPLES_VERSION = 3  # bump when samples.py changes what an example looks like: cached examples are redone
+EXAMPLES_VERSION = 4  # bump when samples.py changes what an example looks like: cached examples are redone
 EXAMPLE_FIELDS = ("view", "crops", "kinds", "kinds_known", "severity", "tier")
 
 
@@ -61,6 +61,7 @@ class PerceiverTraining:
     learning_rate: float = 2e-3
     seed: int = 0
     holdout: tuple[str, ...] = ()
+    jpeg_downscale: float = 1.0  # JPEG photos shrunk by this on load (CleanPhotos)
     restorer: str | None = "default"  # model whose outputs are the "medium" tier; None: no restored examples
     checkpoint_every: int = 500
 
@@ -147,7 +148,7 @@ def _cached_examples(path: Path, key: dict[str, Any], make: Callable[[], Example
     return examples
 
 
-def train_perceiver(settings: PerceiverTraining, *, clean_dir: Path, run_dir: Path, output_dir: Path,
+def train_perceiver(settings: PerceiverTraining, *, clean_dir: Path | Sequence[Path], run_dir: Path, output_dir: Path,
                     config: PerceiverConfig | None = None, resume: bool = False, command: str = "",
                     stop_after: int | None = None) -> Scores:
     """Generate examples, train, validate on the held-out photos and save the model to `output_dir`.
@@ -160,8 +161,9 @@ def train_perceiver(settings: PerceiverTraining, *, clean_dir: Path, run_dir: Pa
     make_run_dir(run_dir)
     config = config or PerceiverConfig()
     torch.manual_seed(settings.seed)
-    photos = CleanPhotos(clean_dir, holdout=settings.holdout, seed=settings.seed)
-    log.info("validation photos: %s", ", ".join(photos.val_names))
+    photos = CleanPhotos(clean_dir, holdout=settings.holdout, seed=settings.seed,
+                         jpeg_downscale=settings.jpeg_downscale)
+    log.info("clean photos: %s", photos.describe())
     train_set, val_set = _examples(settings, config, photos, run_dir)
     model = Perceiver(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
@@ -226,6 +228,8 @@ def _resume(run_dir: Path, settings: PerceiverTraining, model: Perceiver, optimi
     tensors, state = load_checkpoint(run_dir / CHECKPOINT_NAME)
     saved = state.get("settings")
     current = json.loads(json.dumps(asdict(settings)))
+    defaults = json.loads(json.dumps(asdict(PerceiverTraining())))
+    saved = None if saved is None else {**defaults, **saved}  # a field added later: its default then
     if saved is not None and saved != current:
         changed = sorted(key for key in current if saved.get(key) != current[key])
         raise ResumeMismatchError(f"cannot resume {run_dir / CHECKPOINT_NAME}: it was made with other settings "
@@ -248,8 +252,8 @@ def _model_card(settings: PerceiverTraining, photos: CleanPhotos, scores: Scores
         "Detects rain, haze, noise, blur, snow and low light in a photo, with a severity and a quality tier",
         "(low, medium, high = clean). Use: `uhdrestore inspect PHOTO --perceiver THIS_FOLDER`.", "",
         f"- Command: `{command or 'uhdrestore train-perceiver'}`",
-        (f"- Training photos: {', '.join(photos.train_names)}, and {settings.scenes} procedural scenes "
-         f"(train/scenes.py{grass}); validation photos: {', '.join(photos.val_names)}."),
+        (f"- Clean photos: {photos.describe()}; beside the training photos, {settings.scenes} procedural "
+         f"scenes (train/scenes.py{grass})."),
         f"- Settings: {json.dumps(asdict(settings))}",
         (f"- Validation ({scores.examples} generated examples of the held-out photos): per-kind F1 {f1}; "
          f"clean vs degraded accuracy {scores.clean_accuracy:.3f}; tier accuracy {scores.tier_accuracy:.3f}."),

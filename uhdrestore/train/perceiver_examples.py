@@ -7,7 +7,9 @@ photo's own resolution and half shrunk from a larger region, then one of: left c
 one kind, two kinds in their physical order (scene, atmosphere, exposure, sensor), or
 degraded and then run through a restorer (Perceive-IR's "medium" tier: imperfectly
 restored). A share of every case is JPEG-compressed afterwards, clean ones included, so
-compression alone never reads as degradation: real clean photos are JPEGs. A share of
+compression alone never reads as degradation: real clean photos are JPEGs; half the clean
+ones also carry a harmless change (a colour grade or light sharpening, `data.harmless_change`),
+as edited photos do, so a warm grade is not read as haze nor sharpening as noise. A share of
 the frames is cut from procedural scenes (`train/scenes.py`: grass, stems, petals, dew)
 instead of photos, so thin bright lines and white dots are also seen clean.
 """
@@ -23,6 +25,7 @@ import torch
 
 from ..degrade import degrade
 from ..perceive.model import PERCEIVED_KINDS, TIERS, PerceiverConfig, views
+from .data import harmless_change
 from .scenes import SCENE_SHARE
 
 __all__ = [
@@ -41,6 +44,7 @@ SEVERITY_RANGE = (0.15, 1.0)  # below this our generators are hard to tell from 
 JPEG_SHARE, JPEG_MAX_SEVERITY = 0.3, 0.4  # as the restorer's --jpeg-after: quality ~95 down to ~60
 # Shares of each case among training examples (the rest: one kind).
 CLEAN_SHARE, MIXED_SHARE, RESTORED_SHARE, SMALL_SHARE = 0.3, 0.2, 0.08, 0.1
+KEEP_CHANGES_SHARE = 0.5  # clean examples given a harmless change (grade, sharpening, JPEG): still clean
 NATIVE_SHARE = 0.5  # frames cut at the photo's own resolution; the rest are shrunk regions
 
 Restorer = Callable[[np.ndarray], np.ndarray]
@@ -146,6 +150,8 @@ def draw_example(photos: list[np.ndarray], config: PerceiverConfig, seed: int, s
         kinds = (PERCEIVED_KINDS[int(rng.integers(len(PERCEIVED_KINDS)))],)
     restored = bool(kinds) and restorer is not None and case > 1 - RESTORED_SHARE
     image = degrade(frame, "+".join(kinds), rng, severity) if kinds else frame
+    if not kinds and rng.random() < KEEP_CHANGES_SHARE:
+        image = harmless_change(image, rng)
     if rng.random() < JPEG_SHARE:
         image = degrade(image, "jpeg", rng, float(rng.uniform(0.0, JPEG_MAX_SEVERITY)))
     if restored:

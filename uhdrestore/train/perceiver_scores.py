@@ -1,7 +1,8 @@
 """How well the perceiver reads labelled examples: per-kind F1, clean-vs-degraded accuracy, tiers.
 
-A kind counts as detected at probability 0.5; a photo counts as clean when "high" is its
-most likely tier (the same rules `inspect` and `batch --skip-clean` use).
+A kind counts as detected at probability 0.5; a photo counts as clean ("high") exactly when
+no kind is detected, else its tier is the likelier of low and medium (`decide_tiers`: the
+same rules `inspect` and `batch --skip-clean` use).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..perceive.inspect import DETECTION_THRESHOLD
+from ..perceive.inspect import DETECTION_THRESHOLD, decide_tiers
 from ..perceive.model import PERCEIVED_KINDS, TIERS, Perceiver
 from .perceiver_examples import ExampleSet
 
@@ -25,7 +26,7 @@ HIGH = TIERS.index("high")
 class Predictions:
     kind_probabilities: np.ndarray  # (N, kinds)
     severity: np.ndarray  # (N,)
-    tier: np.ndarray  # (N,) index into TIERS
+    tier: np.ndarray  # (N,) index into TIERS, by decide_tiers
     embedding: np.ndarray  # (N, E)
 
 
@@ -52,10 +53,11 @@ def predict(model: Perceiver, examples: ExampleSet, batch_size: int = 256) -> Pr
     for start in range(0, len(examples), batch_size):
         out = model(examples.view[start:start + batch_size].float() / 255,
                      examples.crops[start:start + batch_size].float() / 255)
-        for part, value in zip(parts, (out.kind_probabilities, out.severity, out.tier_logits.argmax(1),
+        for part, value in zip(parts, (out.kind_probabilities, out.severity, out.tier_probabilities,
                                        out.embedding)):
             part.append(value.numpy())
-    return Predictions(*(np.concatenate(part) for part in parts))
+    kinds, severity, tiers, embedding = (np.concatenate(part) for part in parts)
+    return Predictions(kinds, severity, decide_tiers(kinds, tiers), embedding)
 
 
 def f1_score(truth: np.ndarray, called: np.ndarray) -> float:
