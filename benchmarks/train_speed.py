@@ -1,7 +1,7 @@
 """Training throughput in one table: the network alone, sample synthesis alone, and the loop as `train` runs it.
 
-    python benchmarks/train_speed.py [--threads 1,2] [--steps 150] [--repeats 2] [--kinds blur,noise,rain,...]
-                                     [--cache-gb 4] [--json out.json]
+    python benchmarks/train_speed.py [--threads 1,2] [--steps 400] [--repeats 2] [--kinds blur,noise,rain,...]
+                                     [--cache-gb 4] [--visits 20] [--json out.json]
 
 Why these rows: every hour of a CPU training run should go to the network. The loop is
 compared with what forward + backward + AdamW of the same network reach on the same
@@ -12,7 +12,10 @@ batch shape; synthesis per kind says which degradations make the loop wait; the 
   cut from a view of 128-384 px whose thumbnail the context reads, JPEG after 30%.
 - The loop rows run `uhdrestore.train.loop.train` itself for --steps steps of one stage
   (the synthesis-heaviest mix, rain+haze, unless --loop-kind says otherwise), with the
-  sample cache off and on; the first 20 steps are not timed (start-up, first batch). Each
+  sample cache off and on; the first 20 steps are not timed (start-up, first batch). The
+  stage's pool is sized so that each sample is drawn --visits times over the row, as in the
+  v5 recipe (15000 steps x batch 8 over a pool of 6000: 20 visits); with the cache on, only a
+  sample's first visit synthesises it, so this ratio decides the cache's gain. Each
   row runs --repeats times, interleaved with the other rows, and reports the median, so a
   neighbour's burst of load hits all rows alike.
 - Validation and checkpoint cost are timed directly (one of each).
@@ -123,10 +126,10 @@ def synthesis_rate(photos: CleanPhotos, kind: str, samples: int) -> float:
     return samples / (time.perf_counter() - start)
 
 
-def loop_rate(photos_dir: Path, kind: str, steps: int, cache_bytes: int, scratch: Path) -> float:
-    """Steps/s of `train` itself over steps UNTIMED_STEPS..steps of one stage."""
+def loop_rate(photos_dir: Path, kind: str, steps: int, cache_bytes: int, scratch: Path, visits: float) -> float:
+    """Steps/s of `train` itself over steps UNTIMED_STEPS..steps of one stage, each sample drawn ~`visits` times."""
     config = _config(kind, val_every=10**6, checkpoint_every=10**6,
-                     **{"data.pool_size": steps * RECIPE["optim.batch_size"] // 4})
+                     **{"data.pool_size": max(1, round(steps * RECIPE["optim.batch_size"] / visits))})
     times: dict[int, float] = {}
 
     def on_event(event: events.Event) -> None:
@@ -163,12 +166,14 @@ def validation_and_checkpoint_seconds(config: TrainConfig, photos: CleanPhotos, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", default="1,2")
-    parser.add_argument("--steps", type=int, default=150, help="steps per loop row (the first 20 untimed)")
+    parser.add_argument("--steps", type=int, default=400, help="steps per loop row (the first 20 untimed)")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--kinds", default="blur,noise,rain,snow,haze,lowlight,rain+haze,lowlight+noise")
     parser.add_argument("--loop-kind", default="rain+haze")
     parser.add_argument("--synthesis-samples", type=int, default=40)
     parser.add_argument("--cache-gb", type=float, default=4.0)
+    parser.add_argument("--visits", type=float, default=20.0,
+                        help="times each pool sample is drawn over a loop row (the v5 recipe: 20)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     threads = [int(part) for part in args.threads.split(",")]
@@ -185,9 +190,9 @@ def main() -> None:
             net = {key: statistics.median(run[key] for run in network) for key in network[0]}
             loops: dict[str, list[float]] = {"cache off": [], "cache on": []}
             for _ in range(args.repeats):  # interleaved, so load bursts hit both alike
-                loops["cache off"].append(loop_rate(photos_dir, args.loop_kind, args.steps, 0, scratch))
+                loops["cache off"].append(loop_rate(photos_dir, args.loop_kind, args.steps, 0, scratch, args.visits))
                 loops["cache on"].append(loop_rate(photos_dir, args.loop_kind, args.steps,
-                                                   int(args.cache_gb * (1 << 30)), scratch))
+                                                   int(args.cache_gb * (1 << 30)), scratch, args.visits))
             row = {"threads": count, "peak_gflops": peak, "network": net,
                    "network_share_of_peak": net["gflops"] / peak,
                    "loop": {name: statistics.median(values) for name, values in loops.items()},
@@ -197,7 +202,8 @@ def main() -> None:
                    **validation_and_checkpoint_seconds(config, photos, scratch)}
             rows.append(row)
     print(f"# training throughput, {machine()}; base preset, batch 8, patch 64, views 128-384, loop stage "
-          f"{args.loop_kind}, {args.steps} steps ({UNTIMED_STEPS} untimed), medians of {args.repeats}")
+          f"{args.loop_kind}, {args.steps} steps ({UNTIMED_STEPS} untimed), {args.visits:g} visits per sample, "
+          f"medians of {args.repeats}")
     print("| threads | peak GFLOP/s | network steps/s | network GFLOP/s (share of peak) | loop steps/s, cache off"
           " | loop steps/s, cache on | loop / network, off | loop / network, on |")
     print("|---|---|---|---|---|---|---|---|")
