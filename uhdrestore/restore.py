@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 from .errors import DeviceMemoryError, NonFiniteOutputError
 from .io import Span, from_float, to_float, value_range
+from .models.descriptor import ModelDescriptor
 from .models.simpleir import DETAIL_BLOCK, SimpleIR, high_pass
 from .runtime import Runtime
 from .tiling import TileStats, process_tiles
@@ -82,7 +83,15 @@ def _tile_size(tiles: TileConfig, height: int, width: int, model: nn.Module, run
         return CPU_TILE if max(height, width) > CPU_TILE else 0
     element_size = 4 if runtime.precision == "fp32" else 2
     budget = int(free * CUDA_FREE_FRACTION)
-    return auto_tile_size(height, width, bytes_per_pixel=model.bytes_per_pixel(element_size), budget=budget)
+    per_pixel = _descriptor(model).bytes_per_pixel(element_size)
+    return auto_tile_size(height, width, bytes_per_pixel=per_pixel, budget=budget)
+
+
+def _descriptor(model: nn.Module) -> ModelDescriptor:
+    descriptor = getattr(model, "descriptor", None)
+    if not isinstance(descriptor, ModelDescriptor):
+        raise TypeError(f"{type(model).__name__} has no ModelDescriptor: the engine runs RestorationNetworks only")
+    return descriptor
 
 
 def restore_image(
@@ -120,6 +129,7 @@ def restore_pixels(
     """
     if pixels.ndim != 3 or pixels.shape[2] not in (1, 3) or pixels.dtype not in (np.uint8, np.uint16, np.float32):
         raise ValueError(f"expected (H, W, 3 or 1) uint8, uint16 or float32 pixels. Got {pixels.shape} {pixels.dtype}")
+    descriptor = _descriptor(model)
     span = value_range(pixels)
     gray = pixels.shape[2] == 1
 
@@ -156,7 +166,7 @@ def restore_pixels(
         try:
             output, stats = process_tiles(
                 padded, run, tile=_tile_size(tiles, height, width, model, runtime), overlap=tiles.overlap,
-                device=runtime.device, align=model.multiple_of, min_tile=MIN_TILE, on_tile=on_tile,
+                device=runtime.device, align=descriptor.size.multiple_of, min_tile=MIN_TILE, on_tile=on_tile,
                 prepare=prepare, finish=finish, output=np.empty_like(padded))
         except torch.cuda.OutOfMemoryError as error:
             raise DeviceMemoryError(

@@ -20,29 +20,24 @@ from .inspect import PerceiverOpt, load_perceiver_for_cli
 
 def _load(spec: str, revision: str | None, offline: bool, device: str, precision: str,
           tile: str, overlap: int, *, quiet: bool) -> Any:
-    """Load the model onto the chosen device: returns a ready Restorer."""
+    """The CLI's options -> (the LoadedModel, a ready Restorer); tile settings are checked before loading."""
     import huggingface_hub.constants
     import huggingface_hub.utils
-    import torch
 
-    from ..hub import load_model
     from ..pipeline import Restorer
     from ..restore import TileConfig
-    from ..runtime import resolve_runtime
 
-    quiet_hub_logging()
-    if quiet:
-        huggingface_hub.utils.disable_progress_bars()
-    loaded = load_model(spec, revision=revision,
-                        local_files_only=offline or bool(huggingface_hub.constants.HF_HUB_OFFLINE))
-    runtime = resolve_runtime(device, precision, supports_half=loaded.module.supports_half,
-                              supports_bfloat16=loaded.module.supports_bfloat16)
-    module = loaded.module.to(runtime.device, memory_format=torch.channels_last)
     try:
         tiles = TileConfig(tile=tile if tile == "auto" else int(tile), overlap=overlap)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
-    return loaded, Restorer(module, runtime, tiles)
+    quiet_hub_logging()
+    if quiet:
+        huggingface_hub.utils.disable_progress_bars()
+    restorer = Restorer.from_pretrained(
+        spec, revision=revision, device=device, precision=precision, tiles=tiles,
+        local_files_only=offline or bool(huggingface_hub.constants.HF_HUB_OFFLINE))
+    return restorer.loaded, restorer
 
 
 def fix(
@@ -91,7 +86,7 @@ def fix(
         started = time.perf_counter()
         with progress_display(console, "tiles") as progress:
             task = progress.add_task(input.name, total=None, rate="")
-            restored, result = restorer(image, on_tile=lambda done, total: progress.update(
+            restored, result = restorer.restore(image, on_tile=lambda done, total: progress.update(
                 task, completed=done, total=total))
         if result.span is not None and not console.quiet:
             console.print(_hdr_note(input, result.span), highlight=False, soft_wrap=True)
@@ -178,7 +173,7 @@ def batch(
                     perception = perceive(judge, image)
                     if perception.is_clean:
                         return None, {"reason": "clean", "perception": perception.to_dict()}
-                restored, result = restorer(image)
+                restored, result = restorer.restore(image)
                 return restored, _tiling_report(result)
 
             def on_result(result: Any) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from torch import nn
 
 from .config import PRESETS, ModelConfig
+from .descriptor import ModelDescriptor, RestorationNetwork, SizeRequirements
 from .simpleir import SimpleIR, thumbnail
 
-__all__ = ["ARCHITECTURES", "PRESETS", "ModelConfig", "SimpleIR", "build_model", "thumbnail"]
+__all__ = ["ARCHITECTURES", "PRESETS", "ModelConfig", "ModelDescriptor", "RestorationNetwork", "SimpleIR",
+           "SizeRequirements", "build_model", "thumbnail"]
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {"simpleir": SimpleIR}
 

@@ -51,6 +51,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
+from .descriptor import ModelDescriptor, SizeRequirements
 
 __all__ = ["SimpleIR", "thumbnail"]
 
@@ -183,10 +184,6 @@ class SimpleIR(nn.Module):
     context of the whole image instead (`encode_context(model.thumbnail(full))`).
     """
 
-    multiple_of = MULTIPLE_OF
-    supports_half = True
-    supports_bfloat16 = True
-
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
@@ -207,9 +204,16 @@ class SimpleIR(nn.Module):
         nn.init.zeros_(self.exit.weight)
         nn.init.zeros_(self.exit.bias)
 
-    def bytes_per_pixel(self, element_size: int = 4) -> int:
-        """Peak activation memory per input pixel, measured on CPU with margin (for --tile auto)."""
-        return (24 + 2 * self.config.detail_width) * element_size // 4 + 16
+    @property
+    def descriptor(self) -> ModelDescriptor:
+        """Its contract with the engine: any precision, any size (padded to 8), tiles share one context."""
+        detail = self.config.detail_width
+        return ModelDescriptor(
+            architecture=self.config.arch, supports_half=True, supports_bfloat16=True,
+            size=SizeRequirements(multiple_of=MULTIPLE_OF), tiling="supported", whole_image_context=True,
+            tile_overlap=32,  # covers the trained network's reach: tiled == untiled to >= 50 dB
+            # Peak activation memory per input pixel, measured on CPU with margin.
+            activation_bytes_fp32=24 + 2 * detail + 16, activation_bytes_half=(24 + 2 * detail) // 2 + 16)
 
     def thumbnail(self, image: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) whole image -> the `thumbnail` this network's context encoder reads."""
