@@ -45,6 +45,7 @@ from validation import (GROUPS, VALIDATION_LIST, VALIDATION_PHOTOS, label, print
 from uhdrestore.degrade import KINDS, degrade, parse_kind
 from uhdrestore.io import Image, read_image, to_float, write_image
 from uhdrestore.metrics import psnr, ssim
+from uhdrestore.perceive.inspect import load_perceiver, perceive
 from uhdrestore.restore import TileConfig, restore_image
 from uhdrestore.runtime import resolve_runtime
 
@@ -319,6 +320,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--figure", type=Path,
                         help="a before/after montage PNG: with the validation list one whole photo per recipe, "
                              "the content groups in turn; with --holdout one crop per kind at severity 0.5")
+    parser.add_argument("--guard", metavar="PERCEIVER",
+                        help="return inputs this perceiver ('default' or a folder) calls clean unchanged: what a "
+                             "perceiver-guarded restore would do")
     parser.add_argument("--foreign", action="store_true",
                         help="degrade with benchmarks/foreign.py's textbook recipes instead of ours")
     args = parser.parse_args()
@@ -394,15 +398,27 @@ def main() -> None:
     model = model.to(runtime.device).eval()
     parameters = sum(parameter.numel() for parameter in model.parameters()) / 1e6
 
+    judge = load_perceiver(args.guard).module.eval() if args.guard else None
+    passed_through = [0, 0]  # inputs the guard left as they were, inputs seen
+
     def restore(image: np.ndarray) -> np.ndarray:
+        if judge is not None:
+            passed_through[1] += 1
+            if perceive(judge, Image(rgb=image, alpha=None)).is_clean:
+                passed_through[0] += 1
+                return image
         return restore_image(image, model, runtime, TileConfig(tile=0)).image
 
     header = [f"# machine: {machine()}; model on {runtime.describe()}, untiled",
               f"# model: {described} ({parameters:.2f} M parameters)"]
+    if judge is not None:
+        header.append(f"# guard: inputs the perceiver {args.guard} calls clean are returned unchanged")
     if args.holdout:
         run_holdout(args, restore, header)
     else:
         run_validation(args, restore, header)
+    if judge is not None:
+        print(f"# guard: {passed_through[0]} of {passed_through[1]} inputs called clean and left as they were")
 
 
 if __name__ == "__main__":
