@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from common import image_psnr
-from uhdrestore import TileConfig, load_model, resolve_runtime, restore_image
+from uhdrestore import Restorer, TileConfig
 from uhdrestore.degrade import degrade
 from uhdrestore.io import read_image, to_float
 
@@ -28,11 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="default")
     args = parser.parse_args()
-    runtime = resolve_runtime("cpu")
-    model = load_model(args.model).module.to(runtime.device)
-
-    def restored(image: np.ndarray) -> np.ndarray:
-        return restore_image(image, model, runtime, TileConfig(tile=0)).image
+    restored = Restorer.from_pretrained(args.model, device="cpu", tiles=TileConfig(tile=0))
 
     photos = [to_float(read_image(path).rgb) for path in PHOTOS]
     print(f"# model: {args.model}; crops: {', '.join(path.name for path in PHOTOS)}; severity 0.5, seeds 0, 1")

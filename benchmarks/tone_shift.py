@@ -18,7 +18,7 @@ import numpy as np
 
 from common import image_psnr
 from quality import DEFAULT_PHOTOS, SUMMARY_SEVERITY, degradation_rng, held_out_crops
-from uhdrestore import TileConfig, load_model, resolve_runtime, restore_image
+from uhdrestore import Restorer, TileConfig
 from uhdrestore.degrade import degrade
 
 
@@ -30,8 +30,7 @@ def main() -> None:
     parser.add_argument("--holdout", default="GreenMeadow.jpg,Dune.jpg")
     parser.add_argument("--kinds", default="clean,rain,snow,blur,haze,noise,lowlight")
     args = parser.parse_args()
-    runtime = resolve_runtime("cpu")
-    model = load_model(args.model).module.to(runtime.device)
+    restorer = Restorer.from_pretrained(args.model, device="cpu", tiles=TileConfig(tile=0))
     crops, origins = held_out_crops(args.photos, args.holdout.split(","), 4, 512)
     print(f"# model: {args.model}; {len(crops)} crops of {args.holdout}, 512 px, severity {SUMMARY_SEVERITY}")
     print("# mean PSNR (dB) over the crops; 'tone fixed': the output minus its mean error per channel")
@@ -41,7 +40,7 @@ def main() -> None:
         for clean, origin in zip(crops, origins, strict=True):
             degraded = clean if kind == "clean" else degrade(
                 clean, kind, degradation_rng(kind, SUMMARY_SEVERITY, origin), SUMMARY_SEVERITY)
-            output = restore_image(degraded, model, runtime, TileConfig(tile=0)).image
+            output = restorer(degraded)
             shift = (output - clean).mean(axis=(0, 1))
             rows.append((image_psnr(degraded, clean) if kind != "clean" else np.inf, image_psnr(output, clean),
                          image_psnr(output - shift, clean), float(np.abs(shift).mean())))

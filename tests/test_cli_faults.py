@@ -166,7 +166,7 @@ def test_sigterm_during_batch_exits_143_and_leaves_no_temporary_file(tmp_path, m
     from uhdrestore.pipeline import Restorer
 
     folder = photos_folder(tmp_path, count=4)
-    original = Restorer.__call__
+    original = Restorer.restore
     calls = []
 
     def terminated_on_the_third(self, image, **kwargs):
@@ -175,7 +175,7 @@ def test_sigterm_during_batch_exits_143_and_leaves_no_temporary_file(tmp_path, m
             os.kill(os.getpid(), signal.SIGTERM)
         return original(self, image, **kwargs)
 
-    monkeypatch.setattr(Restorer, "__call__", terminated_on_the_third)
+    monkeypatch.setattr(Restorer, "restore", terminated_on_the_third)
     previous = signal.getsignal(signal.SIGTERM)
     result = invoke("batch", folder, "-o", tmp_path / "out", "--model", model_dir)
     assert signal.getsignal(signal.SIGTERM) == previous  # the handler is the command's only

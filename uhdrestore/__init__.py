@@ -1,6 +1,11 @@
 """uhdrestore: restore photos (rain, haze, noise, blur, snow, low light) with one small network.
 
-The public API. Names are imported on first use, so `uhdrestore --help` starts fast.
+    from uhdrestore import Restorer
+    restorer = Restorer.from_pretrained("default")  # or a model folder, or a Hub id "org/name"
+    restored = restorer(image)  # NumPy, torch or PIL in; the same type and dtype out
+
+The public API is `__all__`; everything else may change. Names are imported on first
+use, so `uhdrestore --help` starts fast.
 """
 
 from __future__ import annotations
@@ -11,6 +16,9 @@ from typing import Any
 __version__ = "0.3.0"
 
 _EXPORTS = {
+    "Restorer": "pipeline",
+    "ModelDescriptor": "models",
+    "SizeRequirements": "models",
     "restore_image": "restore",
     "RestoreResult": "restore",
     "TileConfig": "restore",
@@ -29,13 +37,28 @@ _EXPORTS = {
     "WeightsError": "errors",
     "DeviceError": "errors",
     "DeviceMemoryError": "errors",
+    "NonFiniteOutputError": "errors",
     "OutputError": "errors",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "__version__",
+    "Restorer", "ModelDescriptor", "SizeRequirements",
+    "restore_image", "RestoreResult", "TileConfig",
+    "load_model", "save_model", "LoadedModel",
+    "resolve_runtime", "Runtime",
+    "read_image", "write_image", "Image",
+    "ModelConfig", "build_model",
+    "UhdRestoreError", "InputImageError", "WeightsError", "DeviceError", "DeviceMemoryError",
+    "NonFiniteOutputError", "OutputError",
+]  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
     raise AttributeError(f"module 'uhdrestore' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

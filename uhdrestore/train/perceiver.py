@@ -25,10 +25,10 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ..atomic import atomic_path
-from ..hub import load_model, save_model
+from ..hub import save_model
 from ..perceive.model import Perceiver, PerceiverConfig
-from ..restore import TileConfig, restore_image
-from ..runtime import resolve_runtime
+from ..pipeline import Restorer
+from ..restore import TileConfig
 from .checkpoint import load_checkpoint, optimizer_from_tensors, optimizer_to_tensors, pack, save_checkpoint, unpack
 from .data import CleanPhotos
 from .perceiver_examples import ExampleSet, draw_example, stack_examples
@@ -109,13 +109,8 @@ def _step_generator(seed: int, step: int) -> torch.Generator:
 def _restorer(spec: str | None) -> Callable[[np.ndarray], np.ndarray] | None:
     if spec is None:
         return None
-    loaded = load_model(spec, local_files_only=True)
-    runtime = resolve_runtime("cpu")
-
-    def restore(image: np.ndarray) -> np.ndarray:
-        return restore_image(image, loaded.module, runtime, TileConfig(tile=0)).image
-
-    return restore
+    # The CPU, untiled: examples are small, and the same on every machine.
+    return Restorer.from_pretrained(spec, local_files_only=True, device="cpu", tiles=TileConfig(tile=0))
 
 
 def generate(photos: list[np.ndarray], config: PerceiverConfig, *, count: int, seed: int, split: int,
