@@ -386,3 +386,11 @@ def test_a_hub_that_answers_errors_is_probed_once_then_the_error_mapped(fake_hub
     with pytest.raises(WeightsError, match="no such model: acme/missing"):
         load_model("acme/missing", endpoint=fake_hub.endpoint, cache_dir=cache_dir)
     assert len(fake_hub.requests) == 1
+
+
+def test_hub_errors_are_caught_with_the_http_client_huggingface_hub_uses():
+    """Importing httpx2 by name broke every Hub error on huggingface_hub 1.x; the library names its own."""
+    from huggingface_hub import get_session
+
+    assert isinstance(get_session(), hub.http_module().Client)
+    assert "import httpx2" not in Path(hub.__file__).read_text(encoding="utf-8")

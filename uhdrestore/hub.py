@@ -30,6 +30,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from safetensors.torch import save as save_tensors
 
+from uhdrestore import __version__
 from uhdrestore.atomic import atomic_path
 from uhdrestore.errors import OutputError, WeightsError
 from uhdrestore.models import ModelConfig, build_model
@@ -45,6 +46,7 @@ MODEL_WEIGHTS = "model.safetensors"
 MODEL_CARD = "README.md"
 
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+LIBRARY = {"library_name": "uhdrestore", "library_version": __version__}  # sent in the Hub's user agent
 HUB_PROBE_TIMEOUT = 4.0  # seconds the first request to the Hub may take before it counts as unreachable
 _MAX_NAMED = 5  # tensor names listed per kind of mismatch; more would bury the message
 
@@ -280,7 +282,7 @@ def _hub_source(repo_id: str, *, revision: str | None, endpoint: str | None,
         try:
             paths[filename] = Path(hf_hub_download(
                 repo_id, filename, revision=revision, cache_dir=cache_dir, endpoint=endpoint,
-                local_files_only=local_files_only, library_name="uhdrestore"))
+                local_files_only=local_files_only, **LIBRARY))
         except Exception as exc:
             error = _hub_error(exc, repo_id, asked, filename, endpoint or constants.ENDPOINT,
                                local_files_only=local_files_only)
@@ -298,15 +300,14 @@ def _probe_hub(repo_id: str, *, revision: str | None, endpoint: str | None, hub:
 
     Other failures (no such repository, gated ...) are raised here as their WeightsError.
     """
-    import httpx2
     from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
     from huggingface_hub import errors as hf
 
     url = hf_hub_url(repo_id, MODEL_CONFIG, revision=revision, endpoint=endpoint)
     try:
         get_hf_file_metadata(url, timeout=min(float(constants.HF_HUB_ETAG_TIMEOUT), HUB_PROBE_TIMEOUT),
-                             endpoint=endpoint, library_name="uhdrestore", retry_on_errors=False)
-    except (httpx2.TransportError, ConnectionError, TimeoutError) as exc:
+                             endpoint=endpoint, retry_on_errors=False, **LIBRARY)
+    except (http_module().TransportError, ConnectionError, TimeoutError) as exc:
         reason = _first_line(exc)
     except hf.HfHubHTTPError as exc:
         if exc.response is None or exc.response.status_code < 500 and exc.response.status_code not in (408, 429):
@@ -325,7 +326,6 @@ def _probe_hub(repo_id: str, *, revision: str | None, endpoint: str | None, hub:
 def _hub_error(exc: Exception, repo_id: str, revision: str, filename: str, endpoint: str,
                *, local_files_only: bool) -> WeightsError | None:
     """A one-line WeightsError for a huggingface_hub failure, or None if `exc` is not one."""
-    import httpx2  # huggingface_hub's HTTP client, a hard dependency of huggingface_hub 2.x
     from huggingface_hub import constants
     from huggingface_hub import errors as hf
 
@@ -352,11 +352,22 @@ def _hub_error(exc: Exception, repo_id: str, revision: str, filename: str, endpo
                             "has no such repository (if it is private, log in with hf auth login)")
     if isinstance(exc, hf.HFValidationError):
         return WeightsError(f"no such model: {repo_id} is not a valid Hub id ({_first_line(exc)})")
-    if isinstance(exc, (hf.HfHubHTTPError, httpx2.HTTPError, ConnectionError, TimeoutError)):
+    if isinstance(exc, (hf.HfHubHTTPError, http_module().HTTPError, ConnectionError, TimeoutError)):
         return WeightsError(unreachable.format(_first_line(exc)))
     if isinstance(exc, OSError):  # writing into the cache failed (disk full, permissions)
         return WeightsError(f"cannot download {model} into the Hub cache: {exc.strerror or exc}")
     return None
+
+
+def http_module() -> Any:
+    """The HTTP client huggingface_hub itself uses (httpx on 1.x, httpx2 on 2.x), to catch its errors.
+
+    Importing httpx2 by name broke every Hub error on huggingface_hub 1.x ("unexpected
+    ModuleNotFoundError"); `huggingface_hub.utils.httpx` names the right one on both.
+    """
+    from huggingface_hub.utils import httpx
+
+    return httpx
 
 
 def _first_line(exc: BaseException) -> str:
