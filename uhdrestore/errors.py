@@ -9,6 +9,7 @@ Exit codes (also listed in the README):
     2  usage error (bad option or argument; raised by Click)
     3  InputImageError: missing, unreadable or unsupported image
     4  WeightsError: missing, corrupt or mismatched weights; model unavailable offline
+       PublishError: the Hub refused or could not take a pushed model (not logged in, no write access)
     5  DeviceError: out of device memory, or the requested device is unavailable
     6  OutputError: output exists, or cannot be written
   130  interrupted (Ctrl-C)
@@ -25,6 +26,7 @@ __all__ = [
     "DeviceMemoryError",
     "NonFiniteOutputError",
     "OutputError",
+    "PublishError",
 ]
 
 
@@ -75,3 +77,9 @@ class OutputError(UhdRestoreError, OSError):
     def __init__(self, message: str, *, errno: int | None = None) -> None:
         super().__init__(message)
         self.errno = errno
+
+
+class PublishError(UhdRestoreError, OSError):
+    """Pushing a model to the Hub failed: not logged in, no write access, or the Hub unreachable."""
+
+    exit_code = 4

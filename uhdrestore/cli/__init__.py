@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import degrade, export, inspect, perceiver, restore, train
+from . import degrade, export, inspect, perceiver, push, restore, train
 
 app = typer.Typer(
     name="uhdrestore",
@@ -49,3 +49,4 @@ app.command()(degrade.degrade)
 app.command()(train.train)
 app.command("train-perceiver")(perceiver.train_perceiver)
 app.command()(export.export)
+app.command()(push.push)

@@ -189,6 +189,10 @@ def train(
         "--output", "-o", rich_help_panel=RUN_PANEL,
         help="The trained model folder, usable with `fix --model` (default: RUN_DIR/model).",
         show_default=False)] = None,
+    push_to_hub: Annotated[Optional[str], typer.Option(
+        "--push-to-hub", rich_help_panel=RUN_PANEL, metavar="ORG/NAME",
+        help="At the end, push the model folder to this Hub repository (as `uhdrestore push`; needs "
+             "`hf auth login` or HF_TOKEN, checked before training).", show_default=False)] = None,
     checkpoint_every: Annotated[int, typer.Option(
         rich_help_panel=RUN_PANEL, help="Steps between checkpoints (also written at every stage end).")] = TrainConfig.checkpoint_every,
     cache_gb: Annotated[float, typer.Option(
@@ -227,9 +231,27 @@ def train(
         config, folders = _resolve_config(ctx.params, given, config_file=config_file, run_dir=run_dir,
                                           resume=resume, smoke=smoke)
         check_run_dir(run_dir, resume=resume, overwrite=overwrite)
+        if push_to_hub is not None:  # before hours of training, not after
+            _check_push(push_to_hub)
         _run(config, folders, run_dir=run_dir, output=output, resume=resume, command=command_line(),
              cache_bytes=int(cache_gb * (1 << 30)), device=device, precision=precision, console=console,
-             json_output=json_output)
+             json_output=json_output, push_to_hub=push_to_hub)
+
+
+def _check_push(repo_id: str) -> None:
+    """A bad repository id or a missing login fails at once (exit 4)."""
+    from huggingface_hub import constants, get_token
+
+    from ..errors import PublishError
+    from ..publish import check_repo_id
+
+    try:
+        check_repo_id(repo_id)
+    except PublishError as error:
+        raise typer.BadParameter(f"--push-to-hub: {error}") from None
+    if get_token() is None:
+        raise PublishError(f"--push-to-hub {repo_id}: not logged in to the Hub at {constants.ENDPOINT}: run "
+                           "`hf auth login` or set HF_TOKEN before training")
 
 
 def _resolve_config(params: dict[str, Any], given: set[str], *, config_file: Path | None, run_dir: Path,
@@ -333,7 +355,8 @@ def _read_config_file(path: Path) -> tuple[dict[str, Any], list[str] | None]:
 
 
 def _run(config: TrainConfig, clean: list[Path] | None, *, run_dir: Path, output: Path | None, resume: bool,
-         command: str, cache_bytes: int, device: str, precision: str, console: Console, json_output: bool) -> None:
+         command: str, cache_bytes: int, device: str, precision: str, console: Console, json_output: bool,
+         push_to_hub: str | None = None) -> None:
     import torch
 
     from ..runtime import Runtime, resolve_runtime
@@ -355,10 +378,17 @@ def _run(config: TrainConfig, clean: list[Path] | None, *, run_dir: Path, output
         dist.cleanup()
     if not dist.is_main:
         return
+    pushed = None
+    if push_to_hub is not None:
+        from ..publish import push_model
+
+        pushed = push_model(result.output_dir, push_to_hub,
+                            commit_message=f"uhdrestore train: {config.schedule} over {len(config.stages)} stages")
     if json_output:
         print_json({"command": "train", "output": str(result.output_dir), "run_dir": str(run_dir),
                     "seconds": round(result.seconds, 1), "feature_space": result.feature_space,
-                    "matrix": result.matrix})
+                    "matrix": result.matrix,
+                    "pushed": {"repo_id": pushed.repo_id, "commit": pushed.commit} if pushed else None})
         return
     from ..train.report import matrix_table
 
@@ -366,6 +396,9 @@ def _run(config: TrainConfig, clean: list[Path] | None, *, run_dir: Path, output
                                "after each stage", inputs=result.inputs))
     console.print(f"model: {result.output_dir}  (use: uhdrestore fix PHOTO --model {result.output_dir})")
     console.print(f"run: {run_dir}/metrics.jsonl, validation.png, matrix.json, stages/")
+    if pushed is not None:
+        console.print(f"pushed to {pushed.repo_id} at commit {pushed.commit}  (use: uhdrestore fix PHOTO "
+                      f"--model {pushed.repo_id} --revision {pushed.commit})", highlight=False, soft_wrap=True)
 
 
 class _TrainingDisplay:
