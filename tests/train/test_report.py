@@ -191,3 +191,14 @@ def test_importing_reports_and_metrics_loads_no_plotting_library() -> None:
             "print(sorted(m for m in ('matplotlib', 'torchmetrics') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_model_card_front_matter_lists_the_final_psnr_per_task_for_the_hub() -> None:
+    from huggingface_hub import ModelCard
+
+    matrix = matrix_to_dict(_matrix(), TASKS, schedule="review", inputs=INPUTS)
+    card = ModelCard(model_card(command="uhdrestore train", tasks=TASKS, schedule="review", matrix=matrix,
+                                config={}, data="crops", budget="short"))
+    assert card.data.license == "mit" and card.data.pipeline_tag == "image-to-image"
+    final = {result.metric_name: result.metric_value for result in card.data.eval_results}
+    assert final == {"PSNR rain (dB)": 27.5, "PSNR haze (dB)": 23.0, "PSNR noise (dB)": 30.5}

@@ -25,6 +25,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ..atomic import atomic_path
+from ..cards import front_matter, perceiver_card_data
 from ..hub import save_model
 from ..perceive.model import Perceiver, PerceiverConfig
 from ..pipeline import Restorer
@@ -242,7 +243,9 @@ class _Stopped(Exception):
 def _model_card(settings: PerceiverTraining, photos: CleanPhotos, scores: Scores, command: str) -> str:
     f1 = ", ".join(f"{kind} {value:.3f}" for kind, value in scores.kind_f1.items())
     grass = f", {settings.scene_grass:.0%} of them dense grass" if settings.scene_grass else ""
-    return "\n".join([
+    data = perceiver_card_data(f1={f"validation, {scores.examples} generated examples of held-out photos":
+                                   dict(scores.kind_f1)})
+    return front_matter(data) + "\n".join([
         "# uhdrestore degradation perceiver", "",
         "Detects rain, haze, noise, blur, snow and low light in a photo, with a severity and a quality tier",
         "(low, medium, high = clean). Use: `uhdrestore inspect PHOTO --perceiver THIS_FOLDER`.", "",

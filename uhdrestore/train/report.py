@@ -234,8 +234,6 @@ def model_card(
     lines = [header, ["---"] * len(header),
              *_matrix_lines(rows, matrix_tasks, matrix_inputs(matrix) or None)]  # fmt: skip
     table = ["| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |" for line in lines]
-    tags = [tag if re.fullmatch(r"[\w.-]+", tag) else json.dumps(tag)  # quoted YAML if odd
-            for tag in ["image-restoration", "all-in-one", "uhdrestore", *tasks]]
     facts = []
     if summary["final_average_psnr"] is not None:
         facts.append(f"- Final average PSNR over tasks: {summary['final_average_psnr']:.2f} dB")
@@ -246,9 +244,13 @@ def model_card(
     review = _review_settings(config) or ["- No review (replay) settings in the training config."]
     intro = (f"One lightweight all-in-one network that restores photos degraded by "
              f"{', '.join(tasks)}, trained with `uhdrestore train` (schedule `{schedule}`).")
+    from ..cards import front_matter, restorer_card_data
+
+    final = rows[-1].psnr if rows else {}
+    header_data = restorer_card_data(tasks, model_name=f"uhdrestore model: {', '.join(tasks)}", psnr=final,
+                                     dataset="uhdrestore validation crops (held-out photos)")
     sections = [
-        "---", "library_name: uhdrestore", "pipeline_tag: image-to-image", "tags:",
-        *(f"- {tag}" for tag in tags), "---", "",
+        front_matter(header_data).rstrip("\n"), "",
         f"# uhdrestore model: {', '.join(tasks)}", "", intro, "",
         "## How to use", "", "```bash", "uhdrestore fix photo.png --model PATH_OR_ID", "```", "",
         "`PATH_OR_ID` is this model's folder or its Hugging Face Hub repo id.", "",

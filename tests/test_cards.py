@@ -1,0 +1,48 @@
+"""Model card front matter: written with ModelCardData, read back by huggingface_hub as the Hub reads it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from huggingface_hub import ModelCard
+
+from uhdrestore.cards import perceiver_card_data, restorer_card_data, with_front_matter
+from uhdrestore.hub import bundled_weights_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_restorer_front_matter_carries_licence_pipeline_tags_and_psnr_per_task():
+    data = restorer_card_data(["rain", "rain+haze"], model_name="tiny", psnr={"rain": 30.5, "rain+haze": None},
+                              dataset="uhdrestore validation crops")
+    card = ModelCard(with_front_matter("# tiny\n", data))
+    read = card.data
+    assert read.library_name == "uhdrestore" and read.license == "mit" and read.pipeline_tag == "image-to-image"
+    assert read.tags == ["image-restoration", "all-in-one", "uhdrestore", "rain", "rain+haze"]
+    [result] = read.eval_results  # the task without a score is left out, not written as 0
+    assert (result.metric_type, result.metric_value, result.dataset_name) == ("psnr", 30.5,
+                                                                              "uhdrestore validation crops")
+    assert card.text.strip() == "# tiny"
+
+
+def test_with_front_matter_replaces_an_old_block_and_keeps_the_body():
+    old = "---\nlicense: other\ntags:\n- old\n---\n\n# body\n\nText.\n"
+    new = with_front_matter(old, perceiver_card_data())
+    assert new.endswith("# body\n\nText.\n") and new.count("---\n") == 2
+    assert "license: mit" in new and "- old" not in new
+
+
+def test_the_bundled_perceiver_card_has_front_matter_the_hub_reads():
+    card = ModelCard.load(bundled_weights_dir() / "perceiver" / "README.md")
+    assert card.data.library_name == "uhdrestore" and card.data.license == "mit"
+    assert card.data.pipeline_tag == "image-classification"
+    f1 = {(result.dataset_name, result.metric_name): result.metric_value for result in card.data.eval_results}
+    # The figures in the front matter are the ones the card's own table states.
+    assert f1[("uhdrestore validation list, our generators", "F1 rain")] == 0.76
+    assert f1[("uhdrestore validation list, foreign recipes", "F1 snow")] == 0.59
+    assert "| F1 ours: rain, haze, noise, blur, snow, lowlight | 0.76, 0.88, 0.99, 0.91, 0.87, 0.99 |" in card.text
+
+
+def test_the_project_states_its_licence():
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    assert 'license = "MIT"' in (ROOT / "pyproject.toml").read_text()

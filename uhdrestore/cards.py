@@ -1,0 +1,72 @@
+"""Model card front matter built with huggingface_hub's `ModelCardData`, not hand-written YAML.
+
+The Hub reads a card's front matter for its filters and widgets (license, library_name,
+pipeline_tag, tags, datasets) and its `model-index` for evaluation results; writing it
+through `ModelCardData` keeps the keys and the model-index layout the Hub expects.
+
+To (re)write the front matter of an existing card, keeping its body:
+
+    from uhdrestore.cards import restorer_card_data, with_front_matter
+    text = Path("weights/README.md").read_text()
+    data = restorer_card_data(["rain", "haze"], model_name="uhdrestore default (v5)",
+                              psnr={"rain": 30.1}, dataset="uhdrestore validation list")
+    Path("weights/README.md").write_text(with_front_matter(text, data))
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = ["MODEL_LICENSE", "card_data", "front_matter", "perceiver_card_data", "restorer_card_data",
+           "with_front_matter"]
+
+MODEL_LICENSE = "mit"  # the project's licence (LICENSE); the card body names the training data's own licences
+_FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n+", re.DOTALL)
+
+
+def card_data(*, pipeline_tag: str, tags: Sequence[str], model_name: str | None = None,
+              eval_results: Sequence[Any] = (), license: str = MODEL_LICENSE, **extra: Any) -> Any:
+    """A `ModelCardData` for a uhdrestore model: library_name uhdrestore, our licence, the given tags."""
+    from huggingface_hub import ModelCardData
+
+    return ModelCardData(library_name="uhdrestore", license=license, pipeline_tag=pipeline_tag,
+                         tags=list(dict.fromkeys(tags)), model_name=model_name if eval_results else None,
+                         eval_results=list(eval_results) or None, **extra)
+
+
+def front_matter(data: Any) -> str:
+    """The `---` YAML block that opens README.md, from a `ModelCardData`."""
+    return f"---\n{data.to_yaml()}\n---\n\n"
+
+
+def with_front_matter(card: str, data: Any) -> str:
+    """`card` with its front matter (if any) replaced by `data`'s; the body is kept as it is."""
+    return front_matter(data) + _FRONT_MATTER.sub("", card, count=1)
+
+
+def _eval_result(task_type: str, dataset: str, metric: str, name: str, value: float) -> Any:
+    from huggingface_hub import EvalResult
+
+    return EvalResult(task_type=task_type, dataset_type=re.sub(r"[^\w.-]+", "-", dataset.lower()).strip("-"),
+                      dataset_name=dataset, metric_type=metric, metric_name=name, metric_value=round(value, 4))
+
+
+def restorer_card_data(tasks: Sequence[str], *, model_name: str | None = None,
+                       psnr: Mapping[str, float | None] | None = None, dataset: str = "") -> Any:
+    """Front matter for a restorer: image-to-image, one tag per task, validation PSNR per task."""
+    results = [_eval_result("image-to-image", dataset, "psnr", f"PSNR {task} (dB)", value)
+               for task, value in (psnr or {}).items() if value is not None and dataset]
+    return card_data(pipeline_tag="image-to-image", tags=["image-restoration", "all-in-one", "uhdrestore", *tasks],
+                     model_name=model_name or "uhdrestore restorer", eval_results=results)
+
+
+def perceiver_card_data(*, model_name: str = "uhdrestore degradation perceiver",
+                        f1: Mapping[str, Mapping[str, float]] | None = None) -> Any:
+    """Front matter for the perceiver: multi-label image classification; F1 per kind on each dataset."""
+    results = [_eval_result("image-classification", dataset, "f1", f"F1 {kind}", value)
+               for dataset, scores in (f1 or {}).items() for kind, value in scores.items()]
+    return card_data(pipeline_tag="image-classification",
+                     tags=["image-quality-assessment", "degradation-detection", "uhdrestore"],
+                     model_name=model_name, eval_results=results)
