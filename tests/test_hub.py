@@ -319,6 +319,27 @@ def test_unknown_repo_revision_and_files(fake_hub: FakeHub, cache_dir: Path) -> 
         load_model("acme/no-weights", endpoint=endpoint, cache_dir=cache_dir)
 
 
+def test_download_file_fetches_one_file_and_words_its_failures(fake_hub: FakeHub, cache_dir: Path) -> None:
+    """The public download other loaders (the SPN's VGG16 weights) use: cached, errors in one line."""
+    path = hub.download_file(REPO, MODEL_CONFIG, endpoint=fake_hub.endpoint, cache_dir=cache_dir)
+    assert json.loads(path.read_text())["detail_width"] == TINY.detail_width
+    with pytest.raises(WeightsError, match="^acme/no-weights lacks it$"):
+        hub.download_file("acme/no-weights", MODEL_WEIGHTS, endpoint=fake_hub.endpoint, cache_dir=cache_dir,
+                          if_missing="acme/no-weights lacks it")
+    with pytest.raises(WeightsError, match=r"acme/other \(revision main\) is not in the local cache"):
+        hub.download_file("acme/other", MODEL_CONFIG, cache_dir=cache_dir, local_files_only=True)
+
+
+def test_check_tensors_names_every_kind_of_mismatch() -> None:
+    expected = {"a": torch.zeros(2), "b": torch.zeros(3), "c": torch.zeros(1)}
+    given = {"a": torch.zeros(2), "b": torch.zeros(4), "d": torch.zeros(1)}
+    with pytest.raises(WeightsError, match=r"^w do not match x: missing c; unexpected d; shape mismatch: b \(4,\)"):
+        hub.check_tensors(given, expected, "w", against="x")
+    with pytest.raises(WeightsError, match="^w hold NaN or infinite values in a$"):
+        hub.check_tensors({"a": torch.tensor([float("inf"), 0.0])}, {"a": torch.zeros(2)}, "w", against="x")
+    hub.check_tensors(dict(expected), expected, "w", against="x")  # a match passes silently
+
+
 def test_list_models(
     fake_hub: FakeHub, cache_dir: Path, model_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -38,7 +38,7 @@ from uhdrestore.models import ModelConfig, build_model
 __all__ = [
     "MODEL_CONFIG", "MODEL_WEIGHTS", "MODEL_CARD", "ModelSource", "LoadedModel", "ModelInfo",
     "bundled_weights_dir", "build_restorer", "resolve_model", "load_model", "load_model_files", "save_model",
-    "list_models",
+    "list_models", "download_file", "check_tensors",
 ]
 
 MODEL_CONFIG = "config.json"
@@ -169,7 +169,7 @@ def load_model_files(source: ModelSource, build: Builder = build_restorer) -> Lo
         tensors = load_file(path, device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise WeightsError(f"corrupt weights file {path}: {exc}") from exc
-    _check_tensors(tensors, module.state_dict(), path)
+    check_tensors(tensors, module.state_dict(), f"weights {path}", against=MODEL_CONFIG)
     module.load_state_dict(tensors, strict=True)
     module.eval()
     parameters = sum(parameter.numel() for parameter in module.parameters())
@@ -224,10 +224,25 @@ def list_models(*, cache_dir: str | Path | None = None) -> list[ModelInfo]:
         raise WeightsError(f"cannot read the Hub cache: {exc}") from exc
     for repo in sorted(cache.repos, key=lambda repo: repo.repo_id):
         for revision in sorted(repo.revisions, key=lambda revision: revision.last_modified):
-            if repo.repo_type == "model" and _is_model_folder(revision.snapshot_path):
+            # Only ours: any cached repo with config.json + model.safetensors (a BERT ...) is not a model of ours.
+            if repo.repo_type == "model" and is_uhdrestore_model(revision.snapshot_path):
                 models.append(ModelInfo(repo.repo_id, "hub", revision.snapshot_path,
                                         revision.commit_hash, revision.size_on_disk))
     return models
+
+
+UHDRESTORE_ARCHITECTURES = ("simpleir", "perceiver")  # the `arch` uhdrestore writes into every config.json
+
+
+def is_uhdrestore_model(folder: Path) -> bool:
+    """Whether `folder` holds a model uhdrestore wrote: both files, and its architecture in config.json."""
+    if not _is_model_folder(folder):
+        return False
+    try:
+        data = json.loads((folder / MODEL_CONFIG).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("arch", "simpleir") in UHDRESTORE_ARCHITECTURES
 
 
 def _path_like(spec: str) -> str | None:
@@ -265,7 +280,7 @@ def _local_source(spec: str, path: Path) -> ModelSource:
 def _hub_source(repo_id: str, *, revision: str | None, endpoint: str | None,
                 cache_dir: str | Path | None, local_files_only: bool) -> ModelSource:
     # Imported late: huggingface_hub reads HF_* variables at import, and local runs never need it.
-    from huggingface_hub import constants, hf_hub_download
+    from huggingface_hub import constants
 
     asked = revision or "main"
     hub = endpoint or constants.ENDPOINT
@@ -279,19 +294,38 @@ def _hub_source(repo_id: str, *, revision: str | None, endpoint: str | None,
                 raise unreachable from None
     paths: dict[str, Path] = {}
     for filename in (MODEL_CONFIG, MODEL_WEIGHTS):
-        try:
-            paths[filename] = Path(hf_hub_download(
-                repo_id, filename, revision=revision, cache_dir=cache_dir, endpoint=endpoint,
-                local_files_only=local_files_only, **LIBRARY))
-        except Exception as exc:
-            error = _hub_error(exc, repo_id, asked, filename, endpoint or constants.ENDPOINT,
-                               local_files_only=local_files_only)
-            if error is None:
-                raise
-            raise error from exc
+        paths[filename] = download_file(repo_id, filename, revision=revision, endpoint=endpoint,
+                                        cache_dir=cache_dir, local_files_only=local_files_only, asked=asked)
         # Fetch the weights from the commit the config came from, even if the branch moves meanwhile.
         revision = paths[filename].parent.name
     return ModelSource(repo_id, "hub", paths[MODEL_CONFIG], paths[MODEL_WEIGHTS], revision)
+
+
+def download_file(repo_id: str, filename: str, *, revision: str | None = None, endpoint: str | None = None,
+                  cache_dir: str | Path | None = None, local_files_only: bool = False,
+                  if_missing: str | None = None, asked: str | None = None) -> Path:
+    """One file of a Hub repository, through `hf_hub_download` (its cache, HF_ENDPOINT, offline mode and
+    tokens), with every failure as a one-line `WeightsError`.
+
+    `if_missing` is the message when the repository has no such file (default: it is not a uhdrestore
+    model); `asked` is the revision to name in messages (default: `revision`, or main).
+    """
+    # Imported late: huggingface_hub reads HF_* variables at import, and local runs never need it.
+    from huggingface_hub import constants, hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
+
+    try:
+        return Path(hf_hub_download(repo_id, filename, revision=revision, cache_dir=cache_dir, endpoint=endpoint,
+                                    local_files_only=local_files_only, **LIBRARY))
+    except Exception as exc:
+        if if_missing is not None and isinstance(exc, EntryNotFoundError) and not isinstance(
+                exc, LocalEntryNotFoundError):
+            raise WeightsError(if_missing) from exc
+        error = _hub_error(exc, repo_id, asked or revision or "main", filename, endpoint or constants.ENDPOINT,
+                           local_files_only=local_files_only)
+        if error is None:
+            raise
+        raise error from exc
 
 
 def _probe_hub(repo_id: str, *, revision: str | None, endpoint: str | None, hub: str,
@@ -394,15 +428,18 @@ def _read_config(path: Path) -> dict[str, Any]:
     return data
 
 
-def _check_tensors(
-    tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path: Path
-) -> None:
-    """Say exactly how a weights file disagrees with the network its config builds."""
+def check_tensors(tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], what: str, *,
+                  against: str) -> None:
+    """Say exactly how weights disagree with the network meant to take them (`expected`, its state dict):
+    missing, unexpected, misshapen, integer where float, then NaN or infinite values; one `WeightsError`.
+
+    `what` names the weights ("weights model.safetensors"), `against` what they should fit ("config.json").
+    """
     shared = sorted(set(tensors) & set(expected))
     problems = {
         "missing": sorted(set(expected) - set(tensors)),
         "unexpected": sorted(set(tensors) - set(expected)),
-        "shape mismatch:": [f"{name} {tuple(tensors[name].shape)} (config expects "
+        "shape mismatch:": [f"{name} {tuple(tensors[name].shape)} ({against} expects "
                             f"{tuple(expected[name].shape)})" for name in shared
                             if tensors[name].shape != expected[name].shape],
         "wrong dtype:": [f"{name} {tensors[name].dtype}" for name in shared
@@ -410,11 +447,11 @@ def _check_tensors(
     }
     found = [f"{kind} {_names(names)}" for kind, names in problems.items() if names]
     if found:
-        raise WeightsError(f"weights {path} do not match {MODEL_CONFIG}: {'; '.join(found)}")
+        raise WeightsError(f"{what} do not match {against}: {'; '.join(found)}")
     not_finite = [name for name in sorted(tensors) if tensors[name].is_floating_point()
                   and not bool(torch.isfinite(tensors[name]).all())]
     if not_finite:
-        raise WeightsError(f"weights {path} hold NaN or infinite values in {_names(not_finite)}")
+        raise WeightsError(f"{what} hold NaN or infinite values in {_names(not_finite)}")
 
 
 def _names(items: list[str]) -> str:

@@ -127,7 +127,7 @@ def test_vgg16_rejects_missing_misshapen_and_nan_tensors() -> None:
         vgg16_features(state)
     state = _vgg_state()
     state["features.0.bias"][0] = float("nan")
-    with pytest.raises(WeightsError, match=r"not finite floats: 0\.bias"):
+    with pytest.raises(WeightsError, match=r"NaN or infinite values in 0\.bias"):
         vgg16_features(state)
 
 

@@ -24,7 +24,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from uhdrestore.errors import WeightsError
-from uhdrestore.hub import _hub_error, _names
+from uhdrestore.hub import check_tensors, download_file
 
 __all__ = ["FeatureSpace", "LaggedModels", "SPNLoss", "feature_distance", "fixed_features", "load_feature_space",
            "vgg16_features"]
@@ -82,26 +82,10 @@ def vgg16_features(state_dict: dict[str, torch.Tensor], *, source: str = "a stat
                if key.startswith("features.") or not prefixed}
     space = _VGG16(f"vgg16 (relu1_2, relu2_2, relu3_3) from {source}")
     expected = space.features.state_dict()
-    _check_tensors({key: tensors[key] for key in expected if key in tensors}, expected,
-                   f"VGG16 weights from {source}")
+    check_tensors({key: tensors[key] for key in expected if key in tensors}, expected,
+                  f"VGG16 weights from {source}", against="VGG16 up to relu3_3")
     space.features.load_state_dict({key: tensors[key].float() for key in expected}, strict=True)
     return space.requires_grad_(False).eval()
-
-
-def _check_tensors(tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], what: str) -> None:
-    """Raise one `WeightsError` naming every missing, extra, misshapen or non-finite tensor."""
-    shared = [key for key in expected if key in tensors and tensors[key].shape == expected[key].shape]
-    problems = {
-        "missing": [key for key in expected if key not in tensors],
-        "unexpected": sorted(set(tensors) - set(expected)),
-        "shape mismatch:": [f"{key} {tuple(tensors[key].shape)} (expected {tuple(expected[key].shape)})"
-                            for key in expected if key in tensors and key not in shared],
-        "not finite floats:": [key for key in shared if expected[key].is_floating_point() and not (
-            tensors[key].is_floating_point() and bool(torch.isfinite(tensors[key]).all()))],
-    }
-    found = [f"{kind} {_names(names)}" for kind, names in problems.items() if names]
-    if found:
-        raise WeightsError(f"{what} do not match: {'; '.join(found)}")
 
 
 class _FixedBank(FeatureSpace):
@@ -168,8 +152,10 @@ def load_feature_space(spec: str | None, *, revision: str | None = None, endpoin
                 raise WeightsError(f"a revision applies to Hub feature weights only, not to {spec}")
             space = vgg16_features(_read_safetensors(path), source=str(path))
         elif match := _HUB_SPEC.fullmatch(spec):
-            path = _download(match["repo"], match["file"] or _HUB_DEFAULT_FILE, revision=revision,
-                             endpoint=endpoint, cache_dir=cache_dir, local_files_only=local_files_only)
+            repo, filename = match["repo"], match["file"] or _HUB_DEFAULT_FILE
+            path = download_file(repo, filename, revision=revision, endpoint=endpoint, cache_dir=cache_dir,
+                                 local_files_only=local_files_only, if_missing=f"{repo} has no {filename} on "
+                                 "the Hub (name the file as org/name:file.safetensors)")
             space = vgg16_features(_read_safetensors(path), source=spec)
         else:
             raise WeightsError(f"no such feature space: {spec} (expected 'fixed', a VGG16 "
@@ -185,27 +171,6 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
         return load_file(path, device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise WeightsError(f"corrupt VGG16 weights file {path}: {exc}") from exc
-
-
-def _download(repo_id: str, filename: str, *, revision: str | None, endpoint: str | None,
-              cache_dir: str | Path | None, local_files_only: bool) -> Path:
-    # Imported late: huggingface_hub reads HF_* variables at import, and local runs never need it.
-    from huggingface_hub import constants, hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
-
-    try:
-        return Path(hf_hub_download(repo_id, filename, revision=revision, endpoint=endpoint,
-                                    cache_dir=cache_dir, local_files_only=local_files_only,
-                                    library_name="uhdrestore"))
-    except Exception as exc:
-        if isinstance(exc, EntryNotFoundError) and not isinstance(exc, LocalEntryNotFoundError):
-            raise WeightsError(f"{repo_id} has no {filename} on the Hub (name the file as "
-                               "org/name:file.safetensors)") from exc
-        error = _hub_error(exc, repo_id, revision or "main", filename, endpoint or constants.ENDPOINT,
-                           local_files_only=local_files_only)
-        if error is None:
-            raise
-        raise error from exc
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -262,7 +227,7 @@ class LaggedModels:
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         """Restore the copies strictly; raises `WeightsError` on missing, extra or misshapen tensors."""
-        _check_tensors(state, self.state_dict(), "lagged models in the checkpoint")
+        check_tensors(state, self.state_dict(), "lagged models in the checkpoint", against="the model")
         for index, lagged in enumerate(self.copies):
             prefix = f"lagged.{index}."
             lagged.load_state_dict({key.removeprefix(prefix): value for key, value in state.items()
