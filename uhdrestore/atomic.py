@@ -15,7 +15,7 @@ import contextlib
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .errors import OutputError
@@ -23,7 +23,7 @@ from .errors import OutputError
 __all__ = ["PARTIAL_MARKER", "atomic_path", "check_folder_writable", "is_partial", "remove_stale_partials"]
 
 PARTIAL_MARKER = ".uhdrestore-partial"
-_PARTIAL = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}" + re.escape(PARTIAL_MARKER) + r"(\.[^.]+)?$")
+_PARTIAL = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)-[0-9a-f]{8}" + re.escape(PARTIAL_MARKER) + r"(\.[^.]+)?$")
 # Versions before 0.3.1 named temporaries `.STEM.<12 hex>.EXT`: never inputs either.
 _LEGACY_PARTIAL = re.compile(r"^\..+\.[0-9a-f]{12}\.[A-Za-z0-9]+$")
 
@@ -44,11 +44,14 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_partials(folder: str | os.PathLike, *, recursive: bool = False) -> int:
+def remove_stale_partials(folder: str | os.PathLike, *, recursive: bool = False,
+                          owned: Callable[[Path], bool] | None = None) -> int:
     """Delete the temporary files in `folder` left by runs that no longer exist; returns how many.
 
     Files of live processes (another run writing there now) are left alone, and so is
-    anything that merely looks like an older version's temporary. Errors are ignored:
+    anything that merely looks like an older version's temporary. `owned`, given the file a
+    temporary stands for, limits the cleaning to files this process writes: a process on
+    another machine sharing the folder has a PID we cannot check. Errors are ignored:
     this is housekeeping, not a reason to fail a run.
     """
     root = Path(folder)
@@ -58,7 +61,9 @@ def remove_stale_partials(folder: str | os.PathLike, *, recursive: bool = False)
     candidates = root.rglob(f".*{PARTIAL_MARKER}*") if recursive else root.glob(f".*{PARTIAL_MARKER}*")
     for path in candidates:
         match = _PARTIAL.match(path.name)
-        if match is None or int(match.group(1)) == os.getpid() or _process_alive(int(match.group(1))):
+        if match is None or int(match.group("pid")) == os.getpid() or _process_alive(int(match.group("pid"))):
+            continue
+        if owned is not None and not owned(path.with_name(match.group("name"))):
             continue
         with contextlib.suppress(OSError):
             if path.is_file() and not path.is_symlink():

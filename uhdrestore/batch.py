@@ -15,7 +15,8 @@ from __future__ import annotations
 import errno
 import functools
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +25,11 @@ from typing import Literal
 from .atomic import check_folder_writable, is_partial
 from .errors import OutputError, UhdRestoreError
 from .io import DEFAULT_MAX_PIXELS, Image, is_image_file, read_image, write_image
+from .listing import relative_key
+from .shard import Shard
 
 __all__ = ["BatchItem", "ItemResult", "default_output_dir", "check_output_dir", "list_photos", "plan_batch",
-           "run_batch"]
+           "plan_stream", "run_batch"]
 
 # Write failures that every later write into the same folder would share: stop the batch.
 _FATAL_WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
@@ -99,6 +102,32 @@ def plan_batch(folder: Path, output_dir: Path, *, recursive: bool, overwrite: bo
     return todo, skipped
 
 
+def plan_stream(folder: Path, output_dir: Path, sources: Iterable[Path], *, shard: Shard = Shard(),
+                overwrite: bool, on_skip: Callable[[BatchItem], None],
+                on_reject: Callable[[str, str], None]) -> Iterator[BatchItem]:
+    """The items this shard restores, one at a time as `sources` yields paths (as they are
+    opened: within `folder`); nothing is listed ahead.
+
+    Files of other shards are passed over silently, those whose output exists go to `on_skip`
+    (unless `overwrite`), and a path outside `folder` goes to `on_reject` with the reason, by
+    the one shard that owns its text.
+    """
+    output_dir = output_dir.resolve()
+    for source in sources:
+        key = relative_key(folder, source)
+        if key is None:
+            if shard.owns(str(source)):
+                on_reject(str(source), f"not inside the input folder {folder}")
+            continue
+        if not shard.owns(key):
+            continue
+        item = BatchItem(folder / key, output_dir / key)
+        if item.target.exists() and not overwrite:
+            on_skip(item)
+        else:
+            yield item
+
+
 def _write(item: BatchItem, image: Image) -> None:
     try:
         item.target.parent.mkdir(parents=True, exist_ok=True)
@@ -108,13 +137,20 @@ def _write(item: BatchItem, image: Image) -> None:
 
 
 def run_batch(
-    items: list[BatchItem],
+    items: Iterable[BatchItem],
     restore: Callable[[Image], tuple[Image | None, dict[str, object]]],
     *,
     on_result: Callable[[ItemResult], None] | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    jobs: int = 1,
+    collect: bool = True,
 ) -> list[ItemResult]:
     """Restore `items` in order with read-ahead and write-behind; returns one result per item.
+
+    `items` may be a stream (it is consumed as the reads are queued). `jobs` threads decode
+    and as many encode, with up to `jobs` images read ahead and `jobs` waiting for their
+    write, so a fast device does not wait on PNG coding. Without `collect` the results go
+    to `on_result` only and the returned list stays empty (memory flat over millions).
 
     `restore` maps a decoded image to (restored image, details for the report); a None
     image means "leave this one alone" (batch --skip-clean): it is reported as skipped. Known
@@ -127,13 +163,17 @@ def run_batch(
     results: list[ItemResult] = []
     read = functools.partial(read_image, max_pixels=max_pixels)
 
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1. Got {jobs}")
+
     def report(result: ItemResult) -> None:
-        results.append(result)
+        if collect:
+            results.append(result)
         if on_result is not None:
             on_result(result)
 
-    with ThreadPoolExecutor(1, thread_name_prefix="reader") as reader, \
-            ThreadPoolExecutor(1, thread_name_prefix="writer") as writer:
+    with ThreadPoolExecutor(jobs, thread_name_prefix="reader") as reader, \
+            ThreadPoolExecutor(jobs, thread_name_prefix="writer") as writer:
         writing: list[tuple[ItemResult, float, Future[None]]] = []
 
         def settle(*, block: bool) -> None:
@@ -152,7 +192,7 @@ def run_batch(
                 report(result)
 
         try:
-            for item, decoded in _read_ahead(items, reader, read):
+            for item, decoded in _read_ahead(items, reader, read, depth=jobs):
                 started = time.perf_counter()
                 try:
                     image = decoded.result()
@@ -169,7 +209,7 @@ def run_batch(
                 result = ItemResult(item, "ok", megapixels=megapixels, details=details)
                 writing.append((result, started, writer.submit(_write, item, restored)))
                 del image, restored  # let the decoded and restored pixels go while the next image runs
-                settle(block=len(writing) > 1)  # at most one restored image waits for its write
+                settle(block=len(writing) > jobs)  # at most `jobs` restored images wait for their write
             settle(block=True)
         except BaseException:
             reader.shutdown(wait=False, cancel_futures=True)
@@ -178,12 +218,13 @@ def run_batch(
     return results
 
 
-def _read_ahead(items: list[BatchItem], reader: ThreadPoolExecutor, read: Callable[[Path], Image]
-                ) -> Iterator[tuple[BatchItem, Future[Image]]]:
-    """Yield (item, its decoding future) while the next image is already decoding."""
-    upcoming = [reader.submit(read, item.source) for item in items[:1]]
-    for index, item in enumerate(items):
-        current = upcoming.pop(0)
-        if index + 1 < len(items):
-            upcoming.append(reader.submit(read, items[index + 1].source))
-        yield item, current
+def _read_ahead(items: Iterable[BatchItem], reader: ThreadPoolExecutor, read: Callable[[Path], Image], *,
+                depth: int = 1) -> Iterator[tuple[BatchItem, Future[Image]]]:
+    """Yield (item, its decoding future) while the next `depth` images are already decoding."""
+    upcoming: deque[tuple[BatchItem, Future[Image]]] = deque()
+    for item in items:
+        upcoming.append((item, reader.submit(read, item.source)))
+        if len(upcoming) > depth:
+            yield upcoming.popleft()
+    while upcoming:
+        yield upcoming.popleft()

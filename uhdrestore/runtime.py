@@ -13,7 +13,7 @@ import torch
 
 from .errors import DeviceError
 
-__all__ = ["Precision", "Runtime", "resolve_runtime"]
+__all__ = ["Precision", "Runtime", "rank_device", "resolve_runtime"]
 
 Precision = Literal["fp32", "fp16", "bf16"]
 _DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -78,6 +78,24 @@ def _resolve_device(device: str) -> torch.device:
     if resolved.type not in ("cpu", "cuda", "mps"):
         raise DeviceError(f"unsupported device {device!r}: use auto, cpu, cuda, cuda:N or mps")
     return resolved
+
+
+def rank_device(device: str, local_rank: int | None) -> str:
+    """The device a launched process (torchrun, srun) should use: cuda:LOCAL_RANK for `auto` or
+    `cuda` when CUDA is here, so the processes of one machine take one GPU each; else `device`.
+
+    A launcher that hands each task one GPU (srun --gpus-per-task=1) leaves one visible device:
+    then every rank uses cuda:0. Raises DeviceError when a rank has no GPU of its own.
+    """
+    if local_rank is None or device not in ("auto", "cuda") or not torch.cuda.is_available():
+        return device
+    count = torch.cuda.device_count()
+    if local_rank < count:
+        return f"cuda:{local_rank}"
+    if count == 1:
+        return "cuda:0"
+    raise DeviceError(f"local rank {local_rank} has no GPU of its own: only {count} CUDA device(s) here "
+                      "(start at most that many processes per machine, or pass --device)")
 
 
 def resolve_runtime(device: str = "auto", precision: str = "auto", *,

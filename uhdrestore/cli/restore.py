@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -16,6 +17,7 @@ from .common import (DEFAULT_MAX_PIXELS, DeviceOpt, JsonOpt, MaxPixelsOpt, Model
                      check_output_path, default_output_path, errors, print_json, progress_display,
                      quiet_hub_logging, same_file, stderr_console)
 from .inspect import PerceiverOpt, load_perceiver_for_cli
+from .scale import FilesFromOpt, JobsOpt, ShardOpt
 
 
 def _load(spec: str, revision: str | None, offline: bool, device: str, precision: str,
@@ -140,85 +142,138 @@ def batch(
                              "listed as skipped.")] = False,
     perceiver: PerceiverOpt = "default",
     max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
+    shard_spec: ShardOpt = None,
+    files_from: FilesFromOpt = None,
+    jobs: JobsOpt = 1,
     quiet: QuietOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Restore every photo in a folder; existing outputs are skipped, so re-running resumes."""
+    """Restore every photo in a folder; existing outputs are skipped, so re-running resumes.
+
+    Under torchrun or srun, or with --shard K/N, each process restores its share of the files
+    and writes a report to OUT/.uhdrestore-batch, merged by the last one to finish (or by
+    `uhdrestore batch-report OUT`). See docs/scale-out.md.
+    """
+    import itertools
+
     from ..atomic import remove_stale_partials
-    from ..batch import check_output_dir, default_output_dir, plan_batch, run_batch
+    from ..batch import BatchItem, check_output_dir, default_output_dir, plan_stream, run_batch
+    from ..batch_report import RankReport, merge_if_complete
     from ..errors import InputImageError
+    from ..runtime import rank_device
+    from .scale import cli_shard, merged_line, owned_by, photo_sources
 
     console = stderr_console(quiet or json_output)
     with errors(console):
         check_engine_options(device, precision, tile)
+        shard = cli_shard(shard_spec)
         if not folder.is_dir():
             raise InputImageError(f"not a folder: {folder}")
         output_dir = output or default_output_dir(folder)
         check_output_dir(folder, output_dir)
-        remove_stale_partials(output_dir, recursive=recursive)
-        todo, skipped = plan_batch(folder, output_dir, recursive=recursive, overwrite=overwrite)
-        loaded, restorer = (_load(model, revision, offline, device, precision, tile, tile_overlap,
-                                  quiet=console.quiet) if todo else (None, None))
-        # --revision names a revision of --model, not of the perceiver.
-        judge = load_perceiver_for_cli(perceiver, None, offline) if skip_clean and todo else None
-        started = time.perf_counter()
+        remove_stale_partials(output_dir, recursive=recursive, owned=owned_by(shard, output_dir))
+        # One rank draws progress, as nanoGPT's master_process logs; every rank prints its summary.
+        progress_console = console if shard.rank == 0 else stderr_console(True)
+        prefix = f"{shard.describe()}: " if shard.is_split else ""
+        items: list[dict[str, Any]] = []  # the --json report's entries (kept only for --json)
+        failed: list[tuple[str, str | None]] = []
+        clean: list[str] = []
+        tally = {"processed": 0, "skipped": 0}
         megapixels = 0.0
-        with progress_display(console, "files") as progress:
-            task = progress.add_task("restoring", total=len(todo), rate="")
+        rank_report = RankReport(output_dir, shard) if shard.is_split else None
 
-            def restore(image: Any) -> tuple[Any, dict[str, Any]]:
-                if judge is not None:
-                    from ..perceive.inspect import perceive  # only --skip-clean needs the perceiver's code
+        def record(entry: dict[str, Any], *, reason: str | None = None, megapixels: float = 0.0) -> None:
+            if json_output:
+                items.append(entry if reason is None else {**entry, "reason": reason})
+            if rank_report is not None:
+                rank_report.add(input=entry["input"], output=entry["output"], status=entry["status"],
+                                error=entry.get("error"), reason=reason or entry.get("reason"),
+                                seconds=entry.get("seconds", 0.0), megapixels=megapixels)
 
-                    perception = perceive(judge, image)
-                    if perception.is_clean:
-                        return None, {"reason": "clean", "perception": perception.to_dict()}
-                restored, result = restorer.restore(image)
-                return restored, _tiling_report(result)
+        def on_skip(item: BatchItem) -> None:
+            tally["skipped"] += 1
+            record({"input": str(item.source), "output": str(item.target), "status": "skipped"},
+                   reason="output exists")
 
-            def on_result(result: Any) -> None:
-                nonlocal megapixels
-                megapixels += result.megapixels
-                rate = megapixels / max(time.perf_counter() - started, 1e-9)
-                progress.update(task, advance=1, rate=f"{rate:.2f} MP/s")
-                if result.status == "failed" and not progress.disable:  # the summary lists it again
-                    progress.console.print(f"[red]failed:[/] {result.item.source}: {result.error}",
-                                           highlight=False, soft_wrap=True)
-                if result.details.get("value_range") and not console.quiet:
-                    progress.console.print(_hdr_note(result.item.source, result.details["value_range"]),
-                                           highlight=False, soft_wrap=True)
+        def on_reject(source: str, reason: str) -> None:
+            failed.append((source, reason))
+            record({"input": source, "output": None, "status": "failed", "error": reason, "seconds": 0.0})
 
-            results = run_batch(todo, restore, on_result=on_result, max_pixels=max_pixels)
+        with photo_sources(folder, files_from, recursive=recursive, prune=output_dir) as sources, \
+                rank_report or contextlib.nullcontext():
+            planned = plan_stream(folder, output_dir, sources, shard=shard, overwrite=overwrite,
+                                  on_skip=on_skip, on_reject=on_reject)
+            first = next(planned, None)  # nothing to do: no model to load
+            loaded, restorer = (_load(model, revision, offline, rank_device(device, shard.local_rank), precision,
+                                      tile, tile_overlap, quiet=console.quiet) if first else (None, None))
+            # --revision names a revision of --model, not of the perceiver.
+            judge = load_perceiver_for_cli(perceiver, None, offline) if skip_clean and first else None
+            started = time.perf_counter()
+            with progress_display(progress_console, "files") as progress:
+                task = progress.add_task("restoring", total=None, rate="")
+
+                def restore(image: Any) -> tuple[Any, dict[str, Any]]:
+                    if judge is not None:
+                        from ..perceive.inspect import perceive  # only --skip-clean needs the perceiver's code
+
+                        perception = perceive(judge, image)
+                        if perception.is_clean:
+                            return None, {"reason": "clean", "perception": perception.to_dict()}
+                    restored, result = restorer.restore(image)
+                    return restored, _tiling_report(result)
+
+                def on_result(result: Any) -> None:
+                    nonlocal megapixels
+                    megapixels += result.megapixels
+                    if result.status == "ok":
+                        tally["processed"] += 1
+                    elif result.status == "failed":
+                        failed.append((str(result.item.source), result.error))
+                    else:
+                        clean.append(str(result.item.source))
+                    record({"input": str(result.item.source), "output": str(result.item.target),
+                            "status": result.status, "error": result.error, "seconds": round(result.seconds, 3),
+                            **result.details}, megapixels=result.megapixels)
+                    rate = megapixels / max(time.perf_counter() - started, 1e-9)
+                    progress.update(task, advance=1, rate=f"{rate:.2f} MP/s")
+                    if result.status == "failed" and not progress.disable:  # the summary lists it again
+                        progress.console.print(f"[red]failed:[/] {result.item.source}: {result.error}",
+                                               highlight=False, soft_wrap=True)
+                    if result.details.get("value_range") and not console.quiet:
+                        progress.console.print(_hdr_note(result.item.source, result.details["value_range"]),
+                                               highlight=False, soft_wrap=True)
+
+                if first is not None:
+                    run_batch(itertools.chain([first], planned), restore, on_result=on_result,
+                              max_pixels=max_pixels, jobs=jobs, collect=False)
         seconds = time.perf_counter() - started
-        failed = [r for r in results if r.status == "failed"]
-        clean = [r for r in results if r.status == "skipped"]
+        merged = merge_if_complete(output_dir, shard) if shard.is_split else None
         if json_output:
-            items = [{"input": str(r.item.source), "output": str(r.item.target), "status": r.status,
-                      "error": r.error, "seconds": round(r.seconds, 3), **r.details} for r in results]
-            items += [{"input": str(i.source), "output": str(i.target), "status": "skipped", "reason": "output exists"}
-                      for i in skipped]
             report: dict[str, Any] = {"command": "batch", "output_dir": str(output_dir)}
+            if shard.is_split:
+                report["shard"] = {"rank": shard.rank, "world_size": shard.world_size,
+                                   "launcher": shard.launcher}
             if loaded is not None:
                 report.update(_report_common(loaded, restorer))
-            report["summary"] = {"processed": len(results) - len(failed) - len(clean),
-                                 "skipped": len(skipped) + len(clean), "skipped_clean": len(clean),
-                                 "failed": len(failed), "seconds": round(seconds, 3),
+            report["summary"] = {"processed": tally["processed"], "skipped": tally["skipped"] + len(clean),
+                                 "skipped_clean": len(clean), "failed": len(failed), "seconds": round(seconds, 3),
                                  "megapixels_per_second": round(megapixels / max(seconds, 1e-9), 3)}
             report["items"] = items
+            if merged is not None:
+                report["merged"] = merged
             print_json(report)
         else:
             skipped_clean = f", {len(clean)} skipped (clean)" if skip_clean else ""
-            console.print(f"{len(results) - len(failed) - len(clean)} restored, {len(skipped)} skipped (output exists)"
+            console.print(f"{prefix}{tally['processed']} restored, {tally['skipped']} skipped (output exists)"
                           f"{skipped_clean}, {len(failed)} failed -> {output_dir}", highlight=False, soft_wrap=True)
-            for result in clean:
-                console.print(f"[green]skipped (clean):[/] {result.item.source}", highlight=False, soft_wrap=True)
-            for result in failed:  # one line each, however long: scripts split them on newlines
-                console.print(f"[red]failed:[/] {result.item.source}: {result.error}", highlight=False,
-                              soft_wrap=True)
+            for source in clean:
+                console.print(f"[green]skipped (clean):[/] {source}", highlight=False, soft_wrap=True)
+            for source, error in failed:  # one line each, however long: scripts split them on newlines
+                console.print(f"[red]failed:[/] {source}: {error}", highlight=False, soft_wrap=True)
+            if merged is not None:
+                console.print(merged_line(merged), highlight=False, soft_wrap=True)
         if failed:
             raise typer.Exit(1)
-
-
 def models(json_output: JsonOpt = False) -> None:
     """List the bundled model and the models in the local Hub cache."""
     from ..hub import list_models
