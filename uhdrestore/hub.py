@@ -213,11 +213,11 @@ def list_models(*, cache_dir: str | Path | None = None) -> list[ModelInfo]:
         size = sum((bundled / name).stat().st_size for name in (MODEL_CONFIG, MODEL_WEIGHTS))
         models.append(ModelInfo("default", "bundled", bundled, None, size))
     # Imported late: huggingface_hub reads HF_* variables at import, and local runs never need it.
-    from huggingface_hub import scan_cache_dir
+    from huggingface_hub import constants, scan_cache_dir
     from huggingface_hub.errors import CacheNotFound
 
-    try:
-        cache = scan_cache_dir(cache_dir)
+    try:  # the cache hf_hub_download writes to (scan_cache_dir's own default is frozen at its import)
+        cache = scan_cache_dir(cache_dir or constants.HF_HUB_CACHE)
     except CacheNotFound:
         return models
     except ValueError as exc:  # the cache path is a file
@@ -242,7 +242,15 @@ def is_uhdrestore_model(folder: Path) -> bool:
         data = json.loads((folder / MODEL_CONFIG).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(data, dict) and data.get("arch", "simpleir") in UHDRESTORE_ARCHITECTURES
+    if not isinstance(data, dict):
+        return False
+    if "arch" in data:
+        return data["arch"] in UHDRESTORE_ARCHITECTURES
+    try:  # a restorer config from before `arch` was written: every key must be one of ours
+        ModelConfig.from_dict(data)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _path_like(spec: str) -> str | None:

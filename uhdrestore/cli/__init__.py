@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import degrade, export, inspect, perceiver, push, restore, scale, train
+from . import degrade, export, inspect, models, perceiver, push, restore, scale, train
 
 app = typer.Typer(
     name="uhdrestore",
@@ -44,7 +44,7 @@ def main(
 app.command()(restore.fix)
 app.command()(restore.batch)
 app.command("batch-report")(scale.batch_report)
-app.command()(restore.models)
+app.add_typer(models.app, name="models")
 app.command()(inspect.inspect)
 app.command()(degrade.degrade)
 app.command()(train.train)

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from .. import __version__
 from .common import (DEFAULT_MAX_PIXELS, DeviceOpt, JsonOpt, MaxPixelsOpt, ModelOpt, OfflineOpt, OverlapOpt,
@@ -274,23 +272,3 @@ def batch(
                 console.print(merged_line(merged), highlight=False, soft_wrap=True)
         if failed:
             raise typer.Exit(1)
-def models(json_output: JsonOpt = False) -> None:
-    """List the bundled model and the models in the local Hub cache."""
-    from ..hub import list_models
-
-    console = stderr_console(json_output)
-    with errors(console):
-        found = list_models()
-        if json_output:
-            print_json({"models": [{"name": m.name, "kind": m.kind, "revision": m.revision,
-                                     "location": str(m.location), "size_bytes": m.size_bytes} for m in found]})
-            return
-        if not found:
-            console.print("no models: the bundled default is not installed and the Hub cache holds none")
-            return
-        table = Table("name", "kind", "revision", "size", "location")
-        for m in found:
-            table.add_row(m.name, m.kind, (m.revision or "")[:12], f"{m.size_bytes / 1e6:.1f} MB", str(m.location))
-        Console().print(table)
-
-
