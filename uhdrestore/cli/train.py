@@ -64,8 +64,9 @@ def train(
     stages: Annotated[str, typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Comma-separated stages in training order: a degradation (rain, haze, noise, blur, snow, lowlight, "
-             "jpeg, or a mix like rain+haze) synthesised from --clean, or NAME=PATH for a paired dataset "
-             "folder (PATH/lq + PATH/gt, see the README).")] = "rain,haze,noise",
+             "jpeg, or a mix like rain+haze) synthesised from --clean, or NAME=PATH for paired data: a folder "
+             "with lq/ + gt/ (or low/ + high/ ...), LQ_DIR:GT_DIR, templates like DIR/rain-{id}:DIR/norain-{id}, "
+             "or a pairs CSV (see the README).")] = "rain,haze,noise",
     clean: Annotated[Optional[list[Path]], typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Folder of clean photos that synthetic stages degrade, searched recursively; repeat for several "

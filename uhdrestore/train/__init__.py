@@ -2,7 +2,8 @@
 
 Where each step of a run happens (`loop.train` calls them in this order):
 - config.py: the settings (sections data, review, optim, losses; the old flat layout loads too)
-- data.py, scenes.py: clean photos and paired folders -> one sample per (seed, stage, split, id)
+- data.py, scenes.py: clean photos and paired data -> one sample per (seed, stage, split, id)
+- pairs.py: which degraded file goes with which clean one (folders, templates, a CSV), and the split
 - samples.py: samples -> batch tensors, each synthesised once and cached
 - review.py: which samples each step trains on; the hard-sample memory
 - objectives.py, losses.py, spn.py, quality.py: the loss of a step

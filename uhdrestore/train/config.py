@@ -53,13 +53,19 @@ class StageConfig:
     """One stage: a degradation synthesised from clean photos, or a paired dataset.
 
     Paired data (`train/pairs.py`): `path` is a folder with lq/ + gt/ (or input/target,
-    degraded/clean) sub-folders, a pairs CSV, or "LQ:GT", two folders or two file-name
-    templates with `{id}`.
+    degraded/clean, low/high) sub-folders, a pairs CSV, or "LQ:GT", two folders or two
+    file-name templates with `{id}` (checked here, so a bad template is a usage error).
     """
 
     name: str  # the task name shown in reports: "rain", "rain+haze", or the NAME of NAME=PATH
     kind: str  # degradation spec for synthesis ("rain", "rain+haze"); the task name for paired data
     path: str | None = None  # paired data (see above); None: synthesise from clean photos
+
+    def __post_init__(self) -> None:
+        if self.path is not None:
+            from .pairs import parse_pairs_spec
+
+            parse_pairs_spec(self.path)  # raises ValueError for a malformed LQ:GT or template
 
     @classmethod
     def parse(cls, spec: str) -> StageConfig:

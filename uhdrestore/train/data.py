@@ -11,11 +11,9 @@ With `jpeg_downscale` above 1, JPEG photos are shrunk by that factor (area inter
 load: small published JPEGs carry compression blocks and sensor noise that a clean target must
 not teach, and shrinking averages them away.
 
-Paired dataset layout (`--stages rain=PATH`): PATH holds two sub-folders of images
-with matching file stems, the degraded one and the clean one, named `lq`/`gt`,
-`input`/`target`, or `degraded`/`clean` (detected in that order). If PATH/val holds
-the same two sub-folders they are the validation split; otherwise every 10th pair
-(sorted by name) is held out.
+Paired datasets (`--stages rain=PATH`): a folder with lq/ + gt/ (or input/target,
+degraded/clean, low/high) sub-folders, LQ_DIR:GT_DIR, file-name templates with `{id}`
+or a pairs CSV; train/pairs.py finds and splits the pairs, `PairedStage` crops them.
 """
 
 from __future__ import annotations
@@ -32,13 +30,13 @@ from ..degrade import degrade
 from ..errors import InputImageError
 from ..io import is_image_file, read_image, to_float
 from .config import DataConfig, StageConfig
+from .pairs import PAIRED_LAYOUTS, find_pairs
 from .scenes import SCENE_SHARE
 from .scenes import scenes as procedural_scenes
 from .shared import TRAIN, VALIDATION
 
 __all__ = ["CleanPhotos", "PairedStage", "SyntheticStage", "make_stage", "read_holdout_list", "PAIRED_LAYOUTS"]
 
-PAIRED_LAYOUTS = (("lq", "gt"), ("input", "target"), ("degraded", "clean"))
 JPEG_AFTER_MAX_SEVERITY = 0.4  # --jpeg-after compresses at JPEG severity 0-0.4 (quality ~95 down to ~60)
 JPEG_SUFFIXES = (".jpg", ".jpeg")
 MIN_DOWNSCALED_SIDE = 128  # a JPEG whose short side would fall below this once downscaled adds too little: skipped
@@ -49,10 +47,6 @@ def _rgb8(path: Path) -> np.ndarray:
     image = read_image(path)
     rgb = image.rgb if image.rgb.shape[2] == 3 else np.repeat(image.rgb, 3, axis=2)
     return rgb if rgb.dtype == np.uint8 else np.rint(to_float(rgb) * 255).astype(np.uint8)
-
-
-def _images(folder: Path) -> list[Path]:
-    return sorted(path for path in folder.iterdir() if path.is_file() and is_image_file(path))
 
 
 def _images_below(folder: Path) -> list[Path]:
@@ -228,41 +222,17 @@ def harmless_change(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 class PairedStage:
-    """Pairs read from a folder of degraded files and a folder of matching clean files."""
+    """Crops of degraded files and their clean files, as train/pairs.py pairs them."""
 
     def __init__(self, stage: StageConfig, config: DataConfig, seed: int) -> None:
         self.stage, self.config, self.seed = stage, config, seed
-        root = Path(stage.path or "")
-        self.train_pairs, self.val_pairs = self._find_pairs(root)
+        pairs = find_pairs(stage.path or "", stage.name)
+        self.train_pairs, self.val_pairs = pairs.train, pairs.val
         self._cache: dict[Path, np.ndarray] = {}
 
     @property
     def key(self) -> int:
         return zlib.crc32(self.stage.name.encode())
-
-    @staticmethod
-    def _pairs_in(root: Path) -> list[tuple[Path, Path]] | None:
-        for degraded_name, clean_name in PAIRED_LAYOUTS:
-            degraded_dir, clean_dir = root / degraded_name, root / clean_name
-            if degraded_dir.is_dir() and clean_dir.is_dir():
-                clean = {path.stem: path for path in _images(clean_dir)}
-                return [(path, clean[path.stem]) for path in _images(degraded_dir) if path.stem in clean]
-        return None
-
-    def _find_pairs(self, root: Path) -> tuple[list[tuple[Path, Path]], list[tuple[Path, Path]]]:
-        if not root.is_dir():
-            raise InputImageError(f"paired dataset folder not found: {root}")
-        pairs = self._pairs_in(root)
-        layouts = ", ".join(f"{a}/ + {b}/" for a, b in PAIRED_LAYOUTS)
-        if not pairs:
-            raise InputImageError(f"no matching image pairs in {root}: expected sub-folders {layouts}")
-        val_pairs = self._pairs_in(root / "val") if (root / "val").is_dir() else None
-        if val_pairs:
-            return pairs, val_pairs
-        if len(pairs) < 2:
-            raise InputImageError(f"need at least 2 pairs in {root} to hold one out for validation")
-        held = [pair for index, pair in enumerate(pairs) if index % 10 == 9] or pairs[-1:]
-        return [pair for pair in pairs if pair not in held], held
 
     def _load(self, path: Path) -> np.ndarray:
         if path not in self._cache:
