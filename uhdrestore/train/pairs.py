@@ -122,8 +122,10 @@ def _images(folder: Path, stage: str, side: str) -> list[Path]:
 def _pattern(template: str) -> re.Pattern[str]:
     """`{id}` -> the shortest non-empty text that lets the whole stem match; `*` -> any text."""
     before, after = template.split(ID)
+
     def glob(text: str) -> str:
         return ".*?".join(re.escape(part) for part in text.split("*"))
+
     return re.compile(f"{glob(before)}(?P<id>.+?){glob(after)}")
 
 
