@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test clean
+.PHONY: install demo test lint typecheck clean
 
 install: $(STAMP)
 
@@ -24,6 +24,15 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# ruff over the whole tree (a second, not part of make test); pyright basic over the package.
+lint: install
+	$(BIN)/python -c "import ruff" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/ruff check .
+
+typecheck: install
+	test -x $(BIN)/pyright || $(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/pyright
 
 clean:
 	rm -rf $(VENV) build *.egg-info

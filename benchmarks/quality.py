@@ -165,12 +165,12 @@ def write_figure(path: Path, examples: dict[str, dict]) -> None:
     rows = []
     for kind, images in examples.items():
         tiles = []
-        for label, key in ((f"{kind} {SUMMARY_SEVERITY}", "input"), ("uhdrestore", "model"), ("clean", "clean")):
+        for caption, key in ((f"{kind} {SUMMARY_SEVERITY}", "input"), ("uhdrestore", "model"), ("clean", "clean")):
             tile = cv2.resize(images[key], (FIGURE_SIDE, FIGURE_SIDE), interpolation=cv2.INTER_AREA)
             tile = np.rint(np.clip(tile, 0, 1) * 255).astype(np.uint8)
-            (width, height), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+            (width, height), _ = cv2.getTextSize(caption, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
             cv2.rectangle(tile, (0, 0), (width + 10, height + 10), (0, 0, 0), cv2.FILLED)  # readable anywhere
-            cv2.putText(tile, label, (5, height + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+            cv2.putText(tile, caption, (5, height + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
             tiles.append(tile)
         rows.append(np.hstack(tiles))
     write_image(path, Image(rgb=np.vstack(rows), alpha=None))

@@ -41,7 +41,7 @@ from common import machine  # noqa: E402
 
 from tests.conftest import synthetic_photo  # noqa: E402
 from uhdrestore.io import Image, from_float, write_image  # noqa: E402
-from uhdrestore.models import PRESETS, build_model  # noqa: E402
+from uhdrestore.models import build_model  # noqa: E402
 from uhdrestore.runtime import resolve_runtime  # noqa: E402
 from uhdrestore.train import events, loop  # noqa: E402
 from uhdrestore.train.config import StageConfig, TrainConfig  # noqa: E402

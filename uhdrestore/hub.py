@@ -46,7 +46,7 @@ MODEL_WEIGHTS = "model.safetensors"
 MODEL_CARD = "README.md"
 
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
-LIBRARY = {"library_name": "uhdrestore", "library_version": __version__}  # sent in the Hub's user agent
+LIBRARY_NAME = "uhdrestore"  # with __version__, in the user agent of every Hub request
 HUB_PROBE_TIMEOUT = 4.0  # seconds the first request to the Hub may take before it counts as unreachable
 _MAX_NAMED = 5  # tensor names listed per kind of mismatch; more would bury the message
 
@@ -324,7 +324,8 @@ def download_file(repo_id: str, filename: str, *, revision: str | None = None, e
 
     try:
         return Path(hf_hub_download(repo_id, filename, revision=revision, cache_dir=cache_dir, endpoint=endpoint,
-                                    local_files_only=local_files_only, **LIBRARY))
+                                    local_files_only=local_files_only, library_name=LIBRARY_NAME,
+                                    library_version=__version__))
     except Exception as exc:
         if if_missing is not None and isinstance(exc, EntryNotFoundError) and not isinstance(
                 exc, LocalEntryNotFoundError):
@@ -348,7 +349,8 @@ def _probe_hub(repo_id: str, *, revision: str | None, endpoint: str | None, hub:
     url = hf_hub_url(repo_id, MODEL_CONFIG, revision=revision, endpoint=endpoint)
     try:
         get_hf_file_metadata(url, timeout=min(float(constants.HF_HUB_ETAG_TIMEOUT), HUB_PROBE_TIMEOUT),
-                             endpoint=endpoint, retry_on_errors=False, **LIBRARY)
+                             endpoint=endpoint, retry_on_errors=False,
+                             library_name=LIBRARY_NAME, library_version=__version__)
     except (http_module().TransportError, ConnectionError, TimeoutError) as exc:
         reason = _first_line(exc)
     except hf.HfHubHTTPError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -20,7 +21,7 @@ from torch import nn
 from .arrays import restore_any
 from .hub import LoadedModel
 from .io import Image, ImageMetadata
-from .models.descriptor import ModelDescriptor
+from .models.descriptor import ModelDescriptor, describe
 from .restore import RestoreResult, TileConfig, restore_pixels
 from .runtime import Runtime, resolve_runtime
 
@@ -58,7 +59,7 @@ class Restorer:
         precision: str = "auto",
         tiles: TileConfig | None = None,
         local_files_only: bool = False,
-        cache_dir: str | os.PathLike[str] | None = None,
+        cache_dir: str | Path | None = None,
         endpoint: str | None = None,
     ) -> Restorer:
         """Load `model` ("default", a model folder or .safetensors file, or a Hub id "org/name").
@@ -73,7 +74,7 @@ class Restorer:
 
         loaded = load_model(os.fspath(model), revision=revision, local_files_only=local_files_only,
                             cache_dir=cache_dir, endpoint=endpoint)
-        descriptor: ModelDescriptor = loaded.module.descriptor
+        descriptor = describe(loaded.module)
         runtime = resolve_runtime(str(device), precision, supports_half=descriptor.supports_half,
                                   supports_bfloat16=descriptor.supports_bfloat16)
         module = loaded.module.to(runtime.device, memory_format=torch.channels_last)
@@ -82,7 +83,7 @@ class Restorer:
     @property
     def descriptor(self) -> ModelDescriptor:
         """What the network supports: precisions, size multiple, tiling."""
-        return self.model.descriptor  # type: ignore[return-value]
+        return describe(self.model)
 
     def __call__(self, image: T, *, on_tile: Callable[[int, int], None] | None = None) -> T:
         """Restore a NumPy array, torch tensor, PIL image or `Image`; the same type and dtype come back.

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PublishError, WeightsError
-from .hub import LIBRARY, MODEL_CARD, MODEL_CONFIG, MODEL_WEIGHTS, ModelSource, http_module, load_model_files
+from . import __version__
+from .hub import LIBRARY_NAME, MODEL_CARD, MODEL_CONFIG, MODEL_WEIGHTS, ModelSource, http_module, load_model_files
 from .hub import _first_line as first_line
 from .hub import _HUB_ID as HUB_ID
 
@@ -78,7 +79,7 @@ def push_model(
     if token is None:
         raise PublishError(f"not logged in to the Hub at {hub}: run `hf auth login` or set HF_TOKEN "
                            "to a token with write access")
-    api = HfApi(endpoint=endpoint, token=token, **LIBRARY)
+    api = HfApi(endpoint=endpoint, token=token, library_name=LIBRARY_NAME, library_version=__version__)
     files = [name for name in (MODEL_CONFIG, MODEL_WEIGHTS, MODEL_CARD) if (folder / name).is_file()]
     message = commit_message or f"Upload uhdrestore model (weights sha256 {sha256[:12]})"
     try:

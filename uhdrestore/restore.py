@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from .errors import DeviceMemoryError, NonFiniteOutputError
 from .io import Span, from_float, to_float, value_range
-from .models.descriptor import ModelDescriptor
+from .models.descriptor import describe
 from .models.simpleir import DETAIL_BLOCK, SimpleIR, high_pass
 from .runtime import Runtime
 from .tiling import TileStats, process_tiles
@@ -87,11 +87,7 @@ def _tile_size(tiles: TileConfig, height: int, width: int, model: nn.Module, run
     return auto_tile_size(height, width, bytes_per_pixel=per_pixel, budget=budget)
 
 
-def _descriptor(model: nn.Module) -> ModelDescriptor:
-    descriptor = getattr(model, "descriptor", None)
-    if not isinstance(descriptor, ModelDescriptor):
-        raise TypeError(f"{type(model).__name__} has no ModelDescriptor: the engine runs RestorationNetworks only")
-    return descriptor
+_descriptor = describe
 
 
 def restore_image(

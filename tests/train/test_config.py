@@ -13,7 +13,7 @@ OLD = Path(__file__).resolve().parents[1] / "data" / "old_checkpoint"
 
 
 def config() -> TrainConfig:
-    return TrainConfig(stages=(StageConfig.parse("rain"), StageConfig.parse(f"haze=data/haze")), model=SMOKE_MODEL)
+    return TrainConfig(stages=(StageConfig.parse("rain"), StageConfig.parse("haze=data/haze")), model=SMOKE_MODEL)
 
 
 def test_a_config_round_trips_through_json():

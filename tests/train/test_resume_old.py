@@ -77,7 +77,8 @@ def test_an_old_review_checkpoint_resumes_bit_identically(tmp_path, clean):
     straight = run(config, clean, tmp_path / "straight")
     a, b = (load_file(result.output_dir / "model.safetensors") for result in (resumed, straight))
     assert all(torch.equal(a[key], b[key]) for key in b)
-    assert resumed.matrix["rows"] == approx_floats(straight.matrix["rows"])  # rows before the stop come from the fixture
+    # Rows before the stop come from the fixture.
+    assert resumed.matrix["rows"] == approx_floats(straight.matrix["rows"])
     assert fingerprint_matches(b, record["final_model"])  # and the same model the old code made
     assert [row["after_stage"] for row in straight.matrix["rows"]] == [r["after_stage"] for r in record["final_rows"]]
 

@@ -23,7 +23,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
                            TimeRemainingColumn)
 
 from ..errors import DeviceMemoryError, OutputError, UhdRestoreError
-from ..imagefile import DEFAULT_MAX_PIXELS
+from ..imagefile import DEFAULT_MAX_PIXELS as DEFAULT_MAX_PIXELS  # re-exported: the commands' default
 
 DEBUG_VARIABLE = "UHDRESTORE_DEBUG"
 INTERRUPTED, TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM, as shells report them
@@ -190,7 +190,8 @@ def check_output_path(source: Path, target: Path, *, overwrite: bool) -> None:
     if target.exists() and source.exists() and target.resolve() == source.resolve():
         raise OutputError(f"refusing to overwrite the input {source}: choose another output with -o")
     if target.is_dir():
-        raise OutputError(f"output is a folder: {target} (give a file name, e.g. {target / default_output_path(source).name})")
+        example = target / default_output_path(source).name
+        raise OutputError(f"output is a folder: {target} (give a file name, e.g. {example})")
     if target.exists() and not overwrite:
         raise OutputError(f"output exists: {target} (pass --overwrite to replace it)")
 

@@ -23,4 +23,4 @@ def export(
     with errors(console):
         folder, step = export_checkpoint(run_dir, output or run_dir / "export")
         console.print(f"exported step {step} of {run_dir} to {folder}  (use: uhdrestore fix PHOTO --model {folder})")
-        print(folder)
+        typer.echo(str(folder))

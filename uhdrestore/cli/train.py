@@ -102,7 +102,8 @@ def train(
     min_scale: Annotated[float, typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Training crops show the photo at a log-uniform scale in [MIN_SCALE, 1] (0.125: a 128-pixel "
-             "view can hold a whole 1024-pixel photo, as the whole-image context sees it at inference).")] = D.min_scale,
+             "view can hold a whole 1024-pixel photo, as the whole-image context sees it at inference).")
+    ] = D.min_scale,
     jpeg_after: Annotated[float, typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Share of degraded synthetic samples JPEG-compressed afterwards (quality ~95 to ~60), "
@@ -155,13 +156,15 @@ def train(
         "--dark-channel/--no-dark-channel", rich_help_panel=BUDGET_PANEL,
         help="Give the network's whole-image context the dark channel, a haze cue (tried for the default "
              "model: better on haze, but it took bright sand for haze and darkened clean photos of it).")] = False,
-    iterations: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Iterations (optimizer steps) per stage.")] = O.steps_per_stage,
+    iterations: Annotated[int, typer.Option(
+        rich_help_panel=BUDGET_PANEL, help="Iterations (optimizer steps) per stage.")] = O.steps_per_stage,
     batch_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Crops per step.")] = O.batch_size,
     patch_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Crop side in pixels.")] = D.patch_size,
     view_size: Annotated[int, typer.Option(
         rich_help_panel=BUDGET_PANEL,
         help="Crops are cut from the centre of a degraded view this big, and the network's whole-image "
-             "context is read from the view, as at inference from the whole photo (0 = the patch size).")] = D.view_size,
+             "context is read from the view, as at inference from the whole photo (0 = the patch size).")
+    ] = D.view_size,
     view_max: Annotated[int, typer.Option(
         rich_help_panel=BUDGET_PANEL,
         help="Draw each view's side log-uniformly between --view-size and this, so the whole-image context "
@@ -176,7 +179,8 @@ def train(
         rich_help_panel=BUDGET_PANEL,
         help="Each stage peaks at this times the previous stage's learning rate (1 = every stage at --lr), "
              "so later stages disturb earlier ones less.")] = O.stage_lr_decay,
-    val_size: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Validation crops per stage.")] = D.val_size,
+    val_size: Annotated[int, typer.Option(
+        rich_help_panel=BUDGET_PANEL, help="Validation crops per stage.")] = D.val_size,
     val_every: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL, help="Steps between validations.")
     ] = TrainConfig.val_every,
     seed: Annotated[int, typer.Option(rich_help_panel=BUDGET_PANEL)] = TrainConfig.seed,
@@ -195,7 +199,8 @@ def train(
         help="At the end, push the model folder to this Hub repository (as `uhdrestore push`; needs "
              "`hf auth login` or HF_TOKEN, checked before training).", show_default=False)] = None,
     checkpoint_every: Annotated[int, typer.Option(
-        rich_help_panel=RUN_PANEL, help="Steps between checkpoints (also written at every stage end).")] = TrainConfig.checkpoint_every,
+        rich_help_panel=RUN_PANEL, help="Steps between checkpoints (also written at every stage end).")
+    ] = TrainConfig.checkpoint_every,
     cache_gb: Annotated[float, typer.Option(
         rich_help_panel=RUN_PANEL,
         help="Memory for synthesised samples kept for their next visit (speed only; results do not "

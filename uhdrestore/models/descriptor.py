@@ -14,7 +14,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 import torch
 
-__all__ = ["ModelDescriptor", "RestorationNetwork", "SizeRequirements", "Tiling"]
+__all__ = ["ModelDescriptor", "RestorationNetwork", "SizeRequirements", "Tiling", "describe"]
 
 # "supported": tiled output equals untiled output once tiles overlap by `tile_overlap`;
 # "discouraged": tiles change the result; "internal": the network tiles by itself.
@@ -66,3 +66,11 @@ class RestorationNetwork(Protocol):
     def encode_context(self, thumb: torch.Tensor) -> torch.Tensor: ...
 
     def __call__(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor: ...
+
+
+def describe(module: object) -> ModelDescriptor:
+    """The descriptor `module` carries; TypeError for a module the engine cannot run."""
+    descriptor = getattr(module, "descriptor", None)
+    if not isinstance(descriptor, ModelDescriptor):
+        raise TypeError(f"{type(module).__name__} has no ModelDescriptor: the engine runs RestorationNetworks only")
+    return descriptor

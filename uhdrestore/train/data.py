@@ -133,7 +133,8 @@ class CleanPhotos:
             for name in names:
                 top = name.split("/")[0] if "/" in name else "."
                 folders[top] = folders.get(top, 0) + 1
-            return f"{len(names)} photos (" + ", ".join(f"{folder}/: {count}" for folder, count in folders.items()) + ")"
+            counts = ", ".join(f"{folder}/: {count}" for folder, count in folders.items())
+            return f"{len(names)} photos ({counts})"
         return (f"clean photos from {', '.join(str(folder) for folder in self.folders)} (training: "
                 f"{listing(self.train_names)}; validation: {listing(self.val_names)})")
 
