@@ -371,6 +371,53 @@ def end_to_end_rows(args: argparse.Namespace, width: int, height: int, work: Pat
     return rows
 
 
+def batch_scale_rows(args: argparse.Namespace, width: int, height: int, work: Path) -> list[Row]:
+    """`batch` with 1 and 2 processes (torchrun) and with --jobs, against decode + encode alone.
+
+    The configurations run round-robin (one run of each, then the next round), so they share
+    whatever the machine is doing; each row is the median of --repeats rounds. One process
+    uses every core for the network; torchrun gives each of its ranks OMP_NUM_THREADS=1.
+    """
+    photos = work / "scale_photos"
+    photos.mkdir()
+    for index in range(args.batch_images):
+        cv2.imwrite(str(photos / f"photo{index:03d}.png"), test_image(width, height, seed=index))
+    out = str(work / "scale_out")
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m"]
+    configs = {
+        "batch, 1 process, --jobs 1": uhdrestore("batch", str(photos), "-o", out, "--jobs", "1", model=args.model),
+        "batch, 1 process, --jobs 2": uhdrestore("batch", str(photos), "-o", out, "--jobs", "2", model=args.model),
+        "batch, torchrun 2 processes, --jobs 1": torchrun + uhdrestore(
+            "batch", str(photos), "-o", out, "--jobs", "1", model=args.model)[1:],
+        "batch, torchrun 2 processes, --jobs 2": torchrun + uhdrestore(
+            "batch", str(photos), "-o", out, "--jobs", "2", model=args.model)[1:],
+    }
+    times: dict[str, list[float]] = {name: [] for name in configs}
+    errors: dict[str, str] = {}
+    for run in range(args.warmup + args.repeats):
+        for name, command in configs.items():
+            if name in errors:
+                continue
+            seconds, _rss, code, last = run_process(command)
+            if code != 0:
+                errors[name] = f"exit {code}: {last}"[:160]
+            elif run >= args.warmup:
+                times[name].append(seconds)
+    io_only = measure_io_only(photos, args.repeats, args.warmup)
+    io_only.update(section="batch scale")
+    rows = []
+    for name in configs:
+        label = f"{name}, {args.batch_images} images"
+        if name in errors:
+            rows.append(row("batch scale", label, status="failed", note=errors[name]))
+            continue
+        median = statistics.median(times[name])
+        rate = args.batch_images / median
+        rows.append(row("batch scale", label, median_s=median, images_per_s=rate,
+                        extra=f"{rate:.2f} img/s, {rate / io_only['images_per_s']:.0%} of I/O"))
+    return [*rows, io_only]
+
+
 def memory_rows(end_to_end: list[Row], width: int, height: int) -> list[Row]:
     """Peak RSS of `fix` per pixel at 1x, 2x and 4x --size, against 16 B/px + 0.5 GiB."""
     rows = []
@@ -413,6 +460,10 @@ def main() -> None:
     parser.add_argument("--skip-16k", action="store_true",
                         help="skip the fix run at four times --size (15360x8640: minutes on a small CPU)")
     parser.add_argument("--skip-compile", action="store_true", help="skip the torch.compile rows (slow to compile)")
+    parser.add_argument("--batch-images", type=int, default=8,
+                        help="images of --size in the batch-scale rows (1 vs 2 processes, --jobs; default 8)")
+    parser.add_argument("--only-batch-scale", action="store_true",
+                        help="run only the batch-scale rows (1 vs 2 processes, --jobs, decode + encode alone)")
     parser.add_argument("--json", type=Path, help="also write the header and rows as JSON here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -427,13 +478,26 @@ def main() -> None:
                                           args.model)))
         return
 
+    if args.only_batch_scale:
+        with tempfile.TemporaryDirectory(prefix="uhdrestore-speed-") as folder:
+            rows = batch_scale_rows(args, width, height, Path(folder))
+        _model, described = benchmark_model(args.model)
+        header = [f"machine: {machine()}", f"model: {described}",
+                  f"input: {args.batch_images} images of {width}x{height} PNG, medians of {args.repeats} "
+                  f"round-robin rounds after {args.warmup} warm-up; cores: {os.cpu_count()}"]
+        print(format_table(header, rows))
+        if args.json:
+            args.json.write_text(json.dumps({"header": header, "rows": rows}, indent=2))
+        return
+
     network = [run_network_worker(config, args)
                for config in network_configs(torch.cuda.is_available(), skip_compile=args.skip_compile)]
     add_tiling_ratio(network)
     flops = count_flops(args.model, width, height)
     with tempfile.TemporaryDirectory(prefix="uhdrestore-speed-") as folder:
         end_to_end = end_to_end_rows(args, width, height, Path(folder))
-    rows = network + end_to_end + memory_rows(end_to_end, width, height) + gpu_rows(network, flops)
+        scale = batch_scale_rows(args, width, height, Path(folder))
+    rows = network + end_to_end + scale + memory_rows(end_to_end, width, height) + gpu_rows(network, flops)
     _model, described = benchmark_model(args.model)
     header = [f"machine: {machine()}", f"model: {described}; {flops / 1e9:.1f} GFLOP per {width}x{height} frame",
               (f"input: {width}x{height}, medians of {args.repeats} runs after {args.warmup} warm-up; "

@@ -1,8 +1,9 @@
 """Restore a folder: plan the work, then overlap decoding, restoring and encoding.
 
-A reader thread decodes the next image while the device restores the current one,
-and a writer thread encodes and writes the previous one, so the device is not idle
-during I/O. A bad file is recorded as a failure and the batch goes on; a full disk or a
+Reader threads decode the next images while the device restores the current one, and
+writer threads encode and write the previous ones (one of each, or `--jobs N`), so the
+device is not idle during I/O. The items may come as a stream (`plan_stream`): nothing
+is listed ahead. A bad file is recorded as a failure and the batch goes on; a full disk or a
 folder that turned read-only stops it (every later write would fail too).
 
 The output folder is checked before any work: it must not be the input folder or a file,
@@ -22,13 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .atomic import check_folder_writable, is_partial
+from .atomic import check_folder_writable
 from .errors import OutputError, UhdRestoreError
-from .io import DEFAULT_MAX_PIXELS, Image, is_image_file, read_image, write_image
-from .listing import relative_key
+from .io import DEFAULT_MAX_PIXELS, Image, read_image, write_image
+from .listing import relative_key, walk_photos
 from .shard import Shard
 
-__all__ = ["BatchItem", "ItemResult", "default_output_dir", "check_output_dir", "list_photos", "plan_batch",
+__all__ = ["BatchItem", "ItemResult", "default_output_dir", "check_output_dir", "list_photos",
            "plan_stream", "run_batch"]
 
 # Write failures that every later write into the same folder would share: stop the batch.
@@ -78,28 +79,9 @@ def list_photos(folder: Path, *, recursive: bool) -> list[Path]:
     """The image files (regular files with a supported extension) in `folder`, sorted.
 
     Our own temporary files (`.NAME.PID-RANDOM.uhdrestore-partial.EXT`, left by a killed run)
-    are never photos.
+    are never photos. `batch` streams the same walk instead (`listing.walk_photos`).
     """
-    pattern = folder.rglob("*") if recursive else folder.glob("*")
-    return sorted(path for path in pattern if path.is_file() and is_image_file(path) and not is_partial(path))
-
-
-def plan_batch(folder: Path, output_dir: Path, *, recursive: bool, overwrite: bool
-               ) -> tuple[list[BatchItem], list[BatchItem]]:
-    """(to restore, skipped because the output exists), each output at the input's relative path.
-
-    Non-image files are ignored, and so is the output folder when it lies inside the input.
-    """
-    output_dir = output_dir.resolve()
-    inside = folder.resolve() in output_dir.parents  # the output folder lies within the input tree
-    todo: list[BatchItem] = []
-    skipped: list[BatchItem] = []
-    for source in list_photos(folder, recursive=recursive):
-        if inside and output_dir in source.resolve().parents:
-            continue
-        item = BatchItem(source, output_dir / source.relative_to(folder))
-        (skipped if item.target.exists() and not overwrite else todo).append(item)
-    return todo, skipped
+    return list(walk_photos(folder, recursive=recursive))
 
 
 def plan_stream(folder: Path, output_dir: Path, sources: Iterable[Path], *, shard: Shard = Shard(),
