@@ -550,3 +550,37 @@ def test_write_errors_carry_the_os_reason(tmp_path, monkeypatch):
     with pytest.raises(OutputError, match="Read-only file system") as caught:
         write_image(tmp_path / "a.png", Image(noise(4, 4, 3), None, ImageMetadata()))
     assert caught.value.errno == errno.EROFS and list(tmp_path.iterdir()) == []
+
+
+def test_a_png_that_fills_the_disk_fails_with_our_line_only(tmp_path):
+    """Issue 17, found on a real full tmpfs: libpng printed `libpng error: Write Error` on stderr
+    before our line. Here a file-size limit (RLIMIT_FSIZE) makes the writes fail as a full disk
+    does, in a child process so the limit stays there, and statvfs reports the disk nearly full."""
+    import errno
+    import subprocess
+    import sys
+
+    script = f"""
+import os, resource, signal, sys
+import numpy as np
+import uhdrestore.io as io
+from uhdrestore.errors import OutputError
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+real = os.statvfs
+class Full:
+    def __init__(self, path):
+        stats = real(path)
+        self.f_frsize, self.f_bavail = stats.f_frsize, 1
+io.os.statvfs = Full
+pixels = np.random.default_rng(0).integers(0, 256, (200, 200, 3), dtype=np.uint8)
+try:
+    io.write_image({str(tmp_path / "a.png")!r}, io.Image(pixels, None, io.ImageMetadata()))
+except OutputError as error:
+    print(error, error.errno)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # nothing of libpng's own
+    assert done.stdout.strip() == f"cannot write {tmp_path / 'a.png'}: File too large {errno.EFBIG}"
+    assert list(tmp_path.iterdir()) == []

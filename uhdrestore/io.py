@@ -363,8 +363,51 @@ def _encode_params(extension: str, jpeg_quality: int, png_compression: int) -> l
     return []
 
 
+def _encode_in_memory(extension: str, pixels: np.ndarray, metadata: ImageMetadata,
+                      params: list[int]) -> np.ndarray | None:
+    """The encoded file as bytes (with metadata where the format takes it), or None on failure."""
+    with _quiet_opencv():
+        if metadata.chunks:
+            try:
+                chunks = [np.frombuffer(chunk, dtype=np.uint8) for chunk in metadata.chunks]
+                ok, data = cv2.imencodeWithMetadata(extension, pixels, list(metadata.types), chunks, params)
+                if ok:
+                    return data
+            except cv2.error:
+                pass
+        try:
+            ok, data = cv2.imencode(extension, pixels, params)
+        except cv2.error:
+            return None
+        return data if ok else None
+
+
+def _may_not_fit(folder: Path, pixels: np.ndarray, metadata: ImageMetadata) -> bool:
+    """Whether the folder's free space might not hold the PNG: more than its worst case (deflate's
+    stored blocks, a filter byte per row, chunk framing and the metadata) is free, or not."""
+    worst = pixels.nbytes * 1.01 + pixels.shape[0] + sum(map(len, metadata.chunks)) + (1 << 16)
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return True
+    return stats.f_bavail * stats.f_frsize < worst
+
+
 def _encode(path: str, pixels: np.ndarray, metadata: ImageMetadata, params: list[int]) -> bool:
-    """Write with metadata where the format takes it; otherwise (or on failure) without."""
+    """Write with metadata where the format takes it; otherwise (or on failure) without.
+
+    A PNG that might not fit in the space left is encoded in memory and written here: libpng
+    prints its own `libpng error: Write Error` on stderr when the disk fills under it, and we
+    get the OS's reason (an OSError) instead of imwrite's bare False. With room to spare it
+    streams to the file as usual, so memory stays at the pixels, not pixels plus the file.
+    """
+    if path.lower().endswith(".png") and _may_not_fit(Path(path).parent, pixels, metadata):
+        data = _encode_in_memory(".png", pixels, metadata, params)
+        if data is None:
+            return False
+        with open(path, "wb") as file:  # ENOSPC, EDQUOT, EFBIG... raise here, with their errno
+            file.write(memoryview(data))
+        return True
     with _quiet_opencv():
         if metadata.chunks:
             try:
@@ -401,7 +444,11 @@ def write_image(
         # disk then fail with the OS's own reason, which imwrite's False would hide.
         with open(temporary, "xb"):
             pass
-        if not _encode(str(temporary), pixels, image.metadata, params):
+        try:
+            encoded = _encode(str(temporary), pixels, image.metadata, params)
+        except OSError as error:
+            raise OutputError(f"cannot write {destination}: {error.strerror or error}", errno=error.errno) from None
+        if not encoded:
             reason, code = _why_encoding_failed(temporary)
             raise OutputError(f"cannot write {destination}: {reason}", errno=code)
 
