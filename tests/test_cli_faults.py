@@ -87,6 +87,15 @@ def test_compare_equal_to_the_output_is_refused_before_any_work(tmp_path, model_
     assert visible(tmp_path) == ["a.png"]
 
 
+def test_compare_equal_to_the_input_is_refused_and_says_compare(tmp_path, model_dir):
+    source = write_photo(tmp_path / "a.png")
+    before = source.read_bytes()
+    result = invoke("fix", source, "--compare", source, "--model", model_dir)
+    line = one_error_line(result)
+    assert result.exit_code == 6 and "refusing to overwrite the input" in line and "--compare" in line
+    assert source.read_bytes() == before and visible(tmp_path) == ["a.png"]
+
+
 def test_compare_with_a_bad_extension_fails_before_inference(tmp_path, model_dir, monkeypatch):
     import uhdrestore.cli.restore
 
@@ -184,6 +193,35 @@ def test_sigterm_during_batch_exits_143_and_leaves_no_temporary_file(tmp_path, m
     assert written == ["img_0.png", "img_1.png"][: len(written)] and len(written) >= 1
     for name in written:  # complete files only
         assert read_image(tmp_path / "out" / name).rgb.shape == (96, 128, 3)
+
+
+@pytest.mark.parametrize("signum,code,message", [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
+                                                  (signal.SIGINT, 130, "interrupted")])
+def test_a_signal_during_the_write_of_fix_leaves_no_temporary_file(tmp_path, model_dir, monkeypatch, signum,
+                                                                   code, message):
+    """SIGTERM is handled like Ctrl-C: the half-written temporary is removed, the exit code says which."""
+    import uhdrestore.io
+
+    def killed_mid_write(path, *args, **kwargs):
+        Path(path).write_bytes(b"\x89PNG\r\n\x1a\n half of it")
+        assert any(is_partial_name(p.name) for p in tmp_path.iterdir())
+        os.kill(os.getpid(), signum)
+        time.sleep(5)  # the handler raises here, in the main thread
+        return True
+
+    source = write_photo(tmp_path / "a.png")
+    monkeypatch.setattr(uhdrestore.io, "_encode", killed_mid_write)
+    previous = signal.getsignal(signal.SIGTERM)
+    result = invoke("fix", source, "--model", model_dir)
+    assert signal.getsignal(signal.SIGTERM) == previous
+    assert result.exit_code == code and one_error_line(result) == f"error: {message}"
+    assert visible(tmp_path) == ["a.png"]
+
+
+def is_partial_name(name: str) -> bool:
+    from uhdrestore.atomic import is_partial
+
+    return is_partial(name)
 
 
 # --- 7: write failures ----------------------------------------------------------------------------

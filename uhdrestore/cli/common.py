@@ -185,10 +185,12 @@ def default_output_path(source: Path, suffix: str = OUTPUT_SUFFIX) -> Path:
     return source.with_name(f"{source.stem}{suffix}{source.suffix}")
 
 
-def check_output_path(source: Path, target: Path, *, overwrite: bool) -> None:
-    """Refuse to write over the input, into a folder's name, or over a file without --overwrite."""
+def check_output_path(source: Path, target: Path, *, overwrite: bool, option: str = "-o") -> None:
+    """Refuse to write over the input, into a folder's name, or over a file without --overwrite.
+
+    `option` names the option that gave `target`, for the message (`-o`, `--compare`)."""
     if target.exists() and source.exists() and target.resolve() == source.resolve():
-        raise OutputError(f"refusing to overwrite the input {source}: choose another output with -o")
+        raise OutputError(f"refusing to overwrite the input {source}: choose another {option}")
     if target.is_dir():
         example = target / default_output_path(source).name
         raise OutputError(f"output is a folder: {target} (give a file name, e.g. {example})")

@@ -72,8 +72,8 @@ def fix(
         outputs = [target] if compare is None else [target, compare]
         if compare is not None and same_file(compare, target):
             raise OutputError(f"--compare {compare} is the output file too: give the side-by-side another name")
-        for path in outputs:
-            check_output_path(input, path, overwrite=overwrite)
+        for path, option in zip(outputs, ("-o", "--compare")):
+            check_output_path(input, path, overwrite=overwrite, option=option)
         image = read_image(input, max_pixels=max_pixels)
         for path in outputs:  # before any work: the format must hold the pixels, the folder take a file
             check_writable(path, image.dtype)
