@@ -2,6 +2,7 @@
 
     python benchmarks/speed.py [--repeats 3] [--warmup 1] [--size 3840x2160] [--skip-8k] [--skip-16k]
                                [--skip-compile] [--json out.json]
+    python benchmarks/speed.py --only-memory [--json benchmarks/results/memory.json]   # the memory rows alone
 
 How it measures, and why:
 - Every network configuration runs in its own fresh process, so its peak memory is its
@@ -441,6 +442,22 @@ def memory_rows(end_to_end: list[Row], width: int, height: int) -> list[Row]:
     return rows
 
 
+def memory_fix_rows(args: argparse.Namespace, width: int, height: int, work: Path) -> list[Row]:
+    """One fix at 1x, 2x and 4x --size (the 8K and 16K ones unless skipped), named as memory_rows reads them."""
+    rows = []
+    for scale, skip, flag in ((1, False, ""), (2, args.skip_8k, "--skip-8k"), (4, args.skip_16k, "--skip-16k")):
+        name = (f"uhdrestore fix, {width}x{height} PNG" if scale == 1
+                else f"uhdrestore fix, {scale * width}x{scale * height} PNG (1 run)")
+        if skip:
+            rows.append(row("end to end", name, status="skipped", note=flag))
+            continue
+        photo = work / f"memory{scale}.png"
+        cv2.imwrite(str(photo), test_image(scale * width, scale * height))
+        rows.append(_single_fix(photo, args.model, name))
+        photo.unlink()
+    return rows
+
+
 def _single_fix(photo: Path, model: str, name: str) -> Row:
     """One whole `fix` run, no warm-up: the large image is about its peak RSS."""
     seconds, rss, code, last = run_process(uhdrestore("fix", str(photo), "-o", str(photo.with_name("large_fixed.png")),
@@ -464,6 +481,9 @@ def main() -> None:
                         help="images of --size in the batch-scale rows (1 vs 2 processes, --jobs; default 8)")
     parser.add_argument("--only-batch-scale", action="store_true",
                         help="run only the batch-scale rows (1 vs 2 processes, --jobs, decode + encode alone)")
+    parser.add_argument("--only-memory", action="store_true",
+                        help="run only the memory rows: one fix at 1x, 2x and 4x --size, peak RSS per pixel "
+                             "(minutes, not the whole table's hour)")
     parser.add_argument("--json", type=Path, help="also write the header and rows as JSON here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -485,6 +505,19 @@ def main() -> None:
         header = [f"machine: {machine()}", f"model: {described}",
                   f"input: {args.batch_images} images of {width}x{height} PNG, medians of {args.repeats} "
                   f"round-robin rounds after {args.warmup} warm-up; cores: {os.cpu_count()}"]
+        print(format_table(header, rows))
+        if args.json:
+            args.json.write_text(json.dumps({"header": header, "rows": rows}, indent=2))
+        return
+
+    if args.only_memory:
+        with tempfile.TemporaryDirectory(prefix="uhdrestore-speed-") as folder:
+            fixes = memory_fix_rows(args, width, height, Path(folder))
+        rows = fixes + memory_rows(fixes, width, height)
+        _model, described = benchmark_model(args.model)
+        header = [f"machine: {machine()}", f"model: {described}",
+                  f"input: one fix per size (no warm-up), the {width}x{height} test image at 1x, 2x and 4x; "
+                  f"peak RSS of the whole process from wait4; cores: {os.cpu_count()}"]
         print(format_table(header, rows))
         if args.json:
             args.json.write_text(json.dumps({"header": header, "rows": rows}, indent=2))

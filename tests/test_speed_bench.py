@@ -51,3 +51,18 @@ def test_speed_benchmark_prints_one_table_with_every_row(tmp_path):
     gpu = [row for row in data["rows"] if row["section"] == "gpu"]
     assert gpu and all(row["status"] in ("ok", "not measured") for row in gpu)
     assert data["flops_per_frame"] > 0
+
+
+def test_only_memory_runs_the_three_fixes_and_their_memory_rows(tmp_path):
+    report = tmp_path / "memory.json"
+    done = subprocess.run(
+        [sys.executable, "benchmarks/speed.py", "--only-memory", "--size", "128x96", "--skip-16k",
+         "--json", str(report)],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr
+    rows = {row["name"]: row for row in json.loads(report.read_text())["rows"]}
+    assert rows["fix peak RSS per pixel, 256x192 (target <= 16 B/px + 0.5 GiB)"]["bytes_per_pixel"] > 0
+    assert rows["fix peak RSS per pixel, 128x96 (target <= 16 B/px + 0.5 GiB)"]["status"] == "ok"
+    assert rows["fix peak RSS per pixel, 512x384 (target <= 16 B/px + 0.5 GiB)"]["status"] == "skipped"
+    assert len(rows) == 6
