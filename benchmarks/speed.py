@@ -366,7 +366,7 @@ def end_to_end_rows(args: argparse.Namespace, width: int, height: int, work: Pat
             rows.append(row("end to end", big, status="skipped", note=flag))
             continue
         large = work / f"large{scale}.png"
-        cv2.imwrite(str(large), test_image(scale * width, scale * height))
+        write_test_image_in_child(large, scale * width, scale * height)
         rows.append(_single_fix(large, args.model, big))
         large.unlink()
     return rows
@@ -442,6 +442,15 @@ def memory_rows(end_to_end: list[Row], width: int, height: int) -> list[Row]:
     return rows
 
 
+def write_test_image_in_child(path: Path, width: int, height: int) -> None:
+    """Make a large test image in a child process, so this one stays small: on Linux a child's
+    ru_maxrss (from wait4) starts at the peak RSS of the process that spawned it (exec records
+    the old address space's high-water mark, and subprocess uses vfork), so a 16K image made
+    here would add its ~6 GiB to every later fix row."""
+    subprocess.run([sys.executable, str(Path(__file__).resolve()), "--write-image", str(path),
+                    "--size", f"{width}x{height}"], check=True)
+
+
 def memory_fix_rows(args: argparse.Namespace, width: int, height: int, work: Path) -> list[Row]:
     """One fix at 1x, 2x and 4x --size (the 8K and 16K ones unless skipped), named as memory_rows reads them."""
     rows = []
@@ -452,7 +461,7 @@ def memory_fix_rows(args: argparse.Namespace, width: int, height: int, work: Pat
             rows.append(row("end to end", name, status="skipped", note=flag))
             continue
         photo = work / f"memory{scale}.png"
-        cv2.imwrite(str(photo), test_image(scale * width, scale * height))
+        write_test_image_in_child(photo, scale * width, scale * height)
         rows.append(_single_fix(photo, args.model, name))
         photo.unlink()
     return rows
@@ -486,6 +495,7 @@ def main() -> None:
                              "(minutes, not the whole table's hour)")
     parser.add_argument("--json", type=Path, help="also write the header and rows as JSON here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--write-image", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     try:
         width, height = parse_size(args.size)
@@ -493,6 +503,9 @@ def main() -> None:
         parser.error(str(error))
     if args.repeats < 1 or args.warmup < 0:
         parser.error("--repeats must be at least 1 and --warmup at least 0")
+    if args.write_image:
+        cv2.imwrite(str(args.write_image), test_image(width, height))
+        return
     if args.worker:
         print(json.dumps(measure_network(json.loads(args.worker), width, height, args.repeats, args.warmup,
                                           args.model)))
