@@ -360,15 +360,7 @@ def end_to_end_rows(args: argparse.Namespace, width: int, height: int, work: Pat
     if fix["status"] == "ok":
         ratio.update(extra=f"{fix['median_s'] / nlm['median_s']:.2f}", ratio=fix["median_s"] / nlm["median_s"])
     rows.append(ratio)
-    for scale, skip, flag in ((2, args.skip_8k, "--skip-8k"), (4, args.skip_16k, "--skip-16k")):
-        big = f"uhdrestore fix, {scale * width}x{scale * height} PNG (1 run)"
-        if skip:
-            rows.append(row("end to end", big, status="skipped", note=flag))
-            continue
-        large = work / f"large{scale}.png"
-        write_test_image_in_child(large, scale * width, scale * height)
-        rows.append(_single_fix(large, args.model, big))
-        large.unlink()
+    rows += scaled_fix_rows(args, width, height, work, scales=(2, 4))
     return rows
 
 
@@ -453,8 +445,16 @@ def write_test_image_in_child(path: Path, width: int, height: int) -> None:
 
 def memory_fix_rows(args: argparse.Namespace, width: int, height: int, work: Path) -> list[Row]:
     """One fix at 1x, 2x and 4x --size (the 8K and 16K ones unless skipped), named as memory_rows reads them."""
+    return scaled_fix_rows(args, width, height, work, scales=(1, 2, 4))
+
+
+def scaled_fix_rows(args: argparse.Namespace, width: int, height: int, work: Path,
+                    scales: tuple[int, ...]) -> list[Row]:
+    """One whole `fix` per scale of --size, its test image made in a child (write_test_image_in_child)."""
+    skips = {1: (False, ""), 2: (args.skip_8k, "--skip-8k"), 4: (args.skip_16k, "--skip-16k")}
     rows = []
-    for scale, skip, flag in ((1, False, ""), (2, args.skip_8k, "--skip-8k"), (4, args.skip_16k, "--skip-16k")):
+    for scale in scales:
+        skip, flag = skips[scale]
         name = (f"uhdrestore fix, {width}x{height} PNG" if scale == 1
                 else f"uhdrestore fix, {scale * width}x{scale * height} PNG (1 run)")
         if skip:
