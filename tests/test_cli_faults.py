@@ -211,8 +211,13 @@ def test_a_signal_during_the_write_of_fix_leaves_no_temporary_file(tmp_path, mod
 
     source = write_photo(tmp_path / "a.png")
     monkeypatch.setattr(uhdrestore.io, "_encode", killed_mid_write)
+    # A shell starts background jobs with SIGINT ignored, and Python keeps that: restore Ctrl-C as a terminal has it.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     previous = signal.getsignal(signal.SIGTERM)
-    result = invoke("fix", source, "--model", model_dir)
+    try:
+        result = invoke("fix", source, "--model", model_dir)
+    finally:
+        signal.signal(signal.SIGINT, previous_int)
     assert signal.getsignal(signal.SIGTERM) == previous
     assert result.exit_code == code and one_error_line(result) == f"error: {message}"
     assert visible(tmp_path) == ["a.png"]
