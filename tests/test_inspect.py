@@ -43,6 +43,10 @@ def folder(tmp_path_factory) -> Path:
     return root
 
 
+def same_pixels(a: Path, b: Path) -> bool:
+    return np.array_equal(read_image(a).rgb, read_image(b).rgb)
+
+
 def report(*args: object) -> dict:
     result = invoke("inspect", *args, "--json")
     assert result.exit_code == 0, result.output
@@ -102,6 +106,41 @@ def test_batch_skip_clean_leaves_clean_photos_alone(folder, tmp_path):
         assert status[f"{photo}-haze"] == "ok"
     assert not any(out.glob("*-clean.png")) and any(out.glob("*-haze.png"))
     assert data["summary"]["skipped_clean"] >= len(PHOTOS)
+
+
+def test_batch_guard_writes_clean_photos_unchanged_and_restores_the_rest(folder, tmp_path):
+    out = tmp_path / "out"
+    result = invoke("batch", folder, "-o", out, "--guard", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    items = {Path(item["input"]).stem: item for item in data["items"]}
+    for photo in PHOTOS:
+        assert items[f"{photo}-clean"]["status"] == "ok" and items[f"{photo}-clean"]["guarded"]
+        assert same_pixels(out / f"{photo}-clean.png", folder / f"{photo}-clean.png")
+        assert "guarded" not in items[f"{photo}-haze"]
+        assert not same_pixels(out / f"{photo}-haze.png", folder / f"{photo}-haze.png")
+    assert data["summary"]["guarded"] >= len(PHOTOS) and data["summary"]["skipped_clean"] == 0
+
+
+def test_fix_guard_leaves_a_clean_photo_as_it_was(folder, tmp_path):
+    source = folder / f"{PHOTOS[0]}-clean.png"
+    result = invoke("fix", source, "-o", tmp_path / "clean.png", "--guard", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["guarded"] is True
+    assert same_pixels(tmp_path / "clean.png", source)
+    result = invoke("fix", source, "-o", tmp_path / "plain.png")  # without --guard it is restored
+    assert result.exit_code == 0, result.output
+    assert not same_pixels(tmp_path / "plain.png", source)
+    hazy = folder / f"{PHOTOS[0]}-haze.png"
+    result = invoke("fix", hazy, "-o", tmp_path / "haze.png", "--guard", "--json")
+    assert result.exit_code == 0, result.output
+    assert "guarded" not in json.loads(result.stdout)
+
+
+def test_guard_and_skip_clean_exclude_each_other(folder, tmp_path):
+    result = invoke("batch", folder, "-o", tmp_path / "out", "--guard", "--skip-clean")
+    assert result.exit_code == 2 and "choose one" in result.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_inspect_bad_input_is_one_line(tmp_path):

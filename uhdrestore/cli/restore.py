@@ -17,6 +17,26 @@ from .common import (DEFAULT_MAX_PIXELS, DeviceOpt, JsonOpt, MaxPixelsOpt, Model
 from .inspect import PerceiverOpt, load_perceiver_for_cli
 from .scale import FilesFromOpt, JobsOpt, ShardOpt
 
+GuardOpt = Annotated[bool, typer.Option(
+    "--guard", help="Do no harm: photos the perceiver calls clean are written out as they were read "
+                    "(not restored; a JPEG is re-encoded), so a clean photo is not made worse.")]
+
+
+def _load_guard(guard: bool, perceiver: str, offline: bool) -> Any:
+    """The perceiver module when --guard (or --skip-clean) asks for it, else None."""
+    # --revision names a revision of --model, not of the perceiver.
+    return load_perceiver_for_cli(perceiver, None, offline) if guard else None
+
+
+def _clean_perception(judge: Any, image: Any) -> Any:
+    """The perceiver's reading of `image` if it calls it clean, else None (also when there is no judge)."""
+    if judge is None:
+        return None
+    from ..perceive.inspect import perceive  # only --guard and --skip-clean need the perceiver's code
+
+    perception = perceive(judge, image)
+    return perception if perception.is_clean else None
+
 
 def _load(spec: str, revision: str | None, offline: bool, device: str, precision: str,
           tile: str, overlap: int, *, quiet: bool) -> Any:
@@ -55,6 +75,8 @@ def fix(
     precision: PrecisionOpt = "auto",
     tile: TileOpt = "auto",
     tile_overlap: OverlapOpt = 32,
+    guard: GuardOpt = False,
+    perceiver: PerceiverOpt = "default",
     max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
     quiet: QuietOpt = False,
     json_output: JsonOpt = False,
@@ -83,13 +105,21 @@ def fix(
             remove_stale_partials(path.parent)
         loaded, restorer = _load(model, revision, offline, device, precision, tile, tile_overlap,
                                  quiet=console.quiet)
+        judge = _load_guard(guard, perceiver, offline)
         started = time.perf_counter()
-        with progress_display(console, "tiles") as progress:
-            task = progress.add_task(input.name, total=None, rate="")
-            restored, result = restorer.restore(image, on_tile=lambda done, total: progress.update(
-                task, completed=done, total=total))
-        if result.span is not None and not console.quiet:
-            console.print(_hdr_note(input, result.span), highlight=False, soft_wrap=True)
+        clean = _clean_perception(judge, image)
+        if clean is not None:
+            restored, result = image, None
+            if not console.quiet:
+                console.print(f"note: {input} looks clean to the perceiver: written unchanged (--guard)",
+                              highlight=False, soft_wrap=True)
+        else:
+            with progress_display(console, "tiles") as progress:
+                task = progress.add_task(input.name, total=None, rate="")
+                restored, result = restorer.restore(image, on_tile=lambda done, total: progress.update(
+                    task, completed=done, total=total))
+            if result.span is not None and not console.quiet:
+                console.print(_hdr_note(input, result.span), highlight=False, soft_wrap=True)
         write_image(target, restored)
         if compare is not None:
             write_image(compare, compare_image(image, restored))
@@ -98,7 +128,7 @@ def fix(
             print_json({"command": "fix", "input": str(input), "output": str(target),
                          "compare": str(compare) if compare else None, "seconds": round(seconds, 3),
                          "size": [image.width, image.height], **_report_common(loaded, restorer),
-                         **_tiling_report(result)})
+                         **(_guard_report(clean) if result is None else _tiling_report(result))})
         elif not quiet:
             typer.echo(str(target))
 
@@ -106,6 +136,11 @@ def fix(
 def _tiling_report(result: Any) -> dict[str, Any]:
     return {"tile": result.tiling.tile, "tiles": result.tiling.tiles, "retries": result.tiling.retries,
             "fallbacks": result.fallbacks, "value_range": list(result.span) if result.span else None}
+
+
+def _guard_report(perception: Any) -> dict[str, Any]:
+    """The report of a photo --guard left as it was."""
+    return {"guarded": True, "reason": "clean", "perception": perception.to_dict()}
 
 
 def _hdr_note(source: Path, span: tuple[float, float]) -> str:
@@ -138,6 +173,7 @@ def batch(
     skip_clean: Annotated[bool, typer.Option(
         "--skip-clean", help="Leave photos the perceiver rates high quality (clean) alone: no output, "
                              "listed as skipped.")] = False,
+    guard: GuardOpt = False,
     perceiver: PerceiverOpt = "default",
     max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
     shard_spec: ShardOpt = None,
@@ -164,6 +200,9 @@ def batch(
     console = stderr_console(quiet or json_output)
     with errors(console):
         check_engine_options(device, precision, tile)
+        if guard and skip_clean:
+            raise typer.BadParameter("--guard writes clean photos unchanged, --skip-clean writes nothing for "
+                                     "them: choose one")
         shard = cli_shard(shard_spec)
         if not folder.is_dir():
             raise InputImageError(f"not a folder: {folder}")
@@ -176,7 +215,7 @@ def batch(
         items: list[dict[str, Any]] = []  # the --json report's entries (kept only for --json)
         failed: list[tuple[str, str | None]] = []
         clean: list[str] = []
-        tally = {"processed": 0, "skipped": 0}
+        tally = {"processed": 0, "skipped": 0, "guarded": 0}
         megapixels = 0.0
         rank_report = RankReport(output_dir, shard) if shard.is_split else None
 
@@ -204,19 +243,17 @@ def batch(
             first = next(planned, None)  # nothing to do: no model to load
             loaded, restorer = (_load(model, revision, offline, rank_device(device, shard.local_rank), precision,
                                       tile, tile_overlap, quiet=console.quiet) if first else (None, None))
-            # --revision names a revision of --model, not of the perceiver.
-            judge = load_perceiver_for_cli(perceiver, None, offline) if skip_clean and first else None
+            judge = _load_guard((skip_clean or guard) and first is not None, perceiver, offline)
             started = time.perf_counter()
             with progress_display(progress_console, "files") as progress:
                 task = progress.add_task("restoring", total=None, rate="")
 
                 def restore(image: Any) -> tuple[Any, dict[str, Any]]:
-                    if judge is not None:
-                        from ..perceive.inspect import perceive  # only --skip-clean needs the perceiver's code
-
-                        perception = perceive(judge, image)
-                        if perception.is_clean:
-                            return None, {"reason": "clean", "perception": perception.to_dict()}
+                    perception = _clean_perception(judge, image)
+                    if perception is not None:
+                        if guard:
+                            return image, _guard_report(perception)
+                        return None, {"reason": "clean", "perception": perception.to_dict()}
                     restored, result = restorer.restore(image)
                     return restored, _tiling_report(result)
 
@@ -225,6 +262,7 @@ def batch(
                     megapixels += result.megapixels
                     if result.status == "ok":
                         tally["processed"] += 1
+                        tally["guarded"] += bool(result.details.get("guarded"))
                     elif result.status == "failed":
                         failed.append((str(result.item.source), result.error))
                     else:
@@ -254,7 +292,8 @@ def batch(
             if loaded is not None:
                 report.update(_report_common(loaded, restorer))
             report["summary"] = {"processed": tally["processed"], "skipped": tally["skipped"] + len(clean),
-                                 "skipped_clean": len(clean), "failed": len(failed), "seconds": round(seconds, 3),
+                                 "skipped_clean": len(clean), "guarded": tally["guarded"],
+                                 "failed": len(failed), "seconds": round(seconds, 3),
                                  "megapixels_per_second": round(megapixels / max(seconds, 1e-9), 3)}
             report["items"] = items
             if merged is not None:
@@ -262,7 +301,8 @@ def batch(
             print_json(report)
         else:
             skipped_clean = f", {len(clean)} skipped (clean)" if skip_clean else ""
-            console.print(f"{prefix}{tally['processed']} restored, {tally['skipped']} skipped (output exists)"
+            guarded = f" ({tally['guarded']} clean: written unchanged)" if guard else ""
+            console.print(f"{prefix}{tally['processed']} restored{guarded}, {tally['skipped']} skipped (output exists)"
                           f"{skipped_clean}, {len(failed)} failed -> {output_dir}", highlight=False, soft_wrap=True)
             for source in clean:
                 console.print(f"[green]skipped (clean):[/] {source}", highlight=False, soft_wrap=True)
