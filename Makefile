@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck clean
+.PHONY: install demo test lint typecheck docs clean
 
 install: $(STAMP)
 
@@ -33,6 +33,10 @@ lint: install
 typecheck: install
 	test -x $(BIN)/pyright || $(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/pyright
+
+# docs/cli.md, every command's options, generated from the Typer app (tests/test_docs.py checks it is current).
+docs: install
+	$(BIN)/python -m typer uhdrestore.cli utils docs --name uhdrestore --output docs/cli.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info
