@@ -34,7 +34,8 @@ def test_with_front_matter_replaces_an_old_block_and_keeps_the_body():
 
 def test_the_bundled_perceiver_card_has_front_matter_the_hub_reads():
     card = ModelCard.load(bundled_weights_dir() / "perceiver" / "README.md")
-    assert card.data.library_name == "uhdrestore" and card.data.license == "mit"
+    assert card.data.library_name == "uhdrestore" and card.data.license == "other"
+    assert "Licence of these weights" in card.text
     assert card.data.pipeline_tag == "image-classification"
     f1 = {(result.dataset_name, result.metric_name): result.metric_value for result in card.data.eval_results}
     # The figures in the front matter are the ones the card's own table states.
@@ -46,3 +47,14 @@ def test_the_bundled_perceiver_card_has_front_matter_the_hub_reads():
 def test_the_project_states_its_licence():
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
     assert 'license = "MIT"' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_the_default_card_states_the_weights_licence_and_psnr_per_task():
+    """The bundled weights learned from research-only and GPL-2+ photos: not plain MIT like the code."""
+    card = ModelCard.load(bundled_weights_dir() / "README.md")
+    assert card.data.library_name == "uhdrestore" and card.data.pipeline_tag == "image-to-image"
+    assert (card.data.license, card.data.license_name) == ("other", "uhdrestore-weights")
+    assert "## Data and licences" in card.text and "Licence of these weights" in card.text
+    psnr = {result.metric_name: result.metric_value for result in card.data.eval_results}
+    assert set(psnr) == {f"PSNR {kind} (dB)" for kind in ("rain", "haze", "noise", "blur", "snow", "lowlight")}
+    assert all(10 < value < 50 for value in psnr.values())

@@ -19,10 +19,14 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["MODEL_LICENSE", "card_data", "front_matter", "perceiver_card_data", "restorer_card_data",
-           "with_front_matter"]
+__all__ = ["BUNDLED_WEIGHTS_LICENSE", "MODEL_LICENSE", "card_data", "front_matter", "perceiver_card_data",
+           "restorer_card_data", "with_front_matter"]
 
 MODEL_LICENSE = "mit"  # the project's licence (LICENSE); the card body names the training data's own licences
+# The bundled weights learned from photos under research-only terms (ImageNet samples) and GPL-2+
+# (Debian wallpapers): the Hub's "other", pointing at the card section that says what that means.
+BUNDLED_WEIGHTS_LICENSE = {"license": "other", "license_name": "uhdrestore-weights",
+                           "license_link": "README.md#data-and-licences"}
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n+", re.DOTALL)
 
 
@@ -54,19 +58,20 @@ def _eval_result(task_type: str, dataset: str, metric: str, name: str, value: fl
 
 
 def restorer_card_data(tasks: Sequence[str], *, model_name: str | None = None,
-                       psnr: Mapping[str, float | None] | None = None, dataset: str = "") -> Any:
+                       psnr: Mapping[str, float | None] | None = None, dataset: str = "",
+                       **licence: str) -> Any:
     """Front matter for a restorer: image-to-image, one tag per task, validation PSNR per task."""
     results = [_eval_result("image-to-image", dataset, "psnr", f"PSNR {task} (dB)", value)
                for task, value in (psnr or {}).items() if value is not None and dataset]
     return card_data(pipeline_tag="image-to-image", tags=["image-restoration", "all-in-one", "uhdrestore", *tasks],
-                     model_name=model_name or "uhdrestore restorer", eval_results=results)
+                     model_name=model_name or "uhdrestore restorer", eval_results=results, **licence)
 
 
 def perceiver_card_data(*, model_name: str = "uhdrestore degradation perceiver",
-                        f1: Mapping[str, Mapping[str, float]] | None = None) -> Any:
+                        f1: Mapping[str, Mapping[str, float]] | None = None, **licence: str) -> Any:
     """Front matter for the perceiver: multi-label image classification; F1 per kind on each dataset."""
     results = [_eval_result("image-classification", dataset, "f1", f"F1 {kind}", value)
                for dataset, scores in (f1 or {}).items() for kind, value in scores.items()]
     return card_data(pipeline_tag="image-classification",
                      tags=["image-quality-assessment", "degradation-detection", "uhdrestore"],
-                     model_name=model_name, eval_results=results)
+                     model_name=model_name, eval_results=results, **licence)
