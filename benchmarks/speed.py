@@ -222,9 +222,10 @@ def uhdrestore(*arguments: str, model: str) -> list[str]:
     return [sys.executable, "-m", "uhdrestore", *arguments, "--model", model, "--overwrite", "--quiet"]
 
 
-def measure_fix(photo: Path, repeats: int, warmup: int, model: str, *, name: str) -> Row:
+def measure_fix(photo: Path, repeats: int, warmup: int, model: str, *, name: str,
+                options: tuple[str, ...] = ()) -> Row:
     times, peak, error = timed_runs(uhdrestore("fix", str(photo), "-o", str(photo.with_name("fixed.png")),
-                                               model=model), repeats, warmup)
+                                               *options, model=model), repeats, warmup)
     if error:
         return row("end to end", name, status="failed", note=error)
     return row("end to end", name, median_s=statistics.median(times), peak_gib=peak, peak_of="process RSS")
@@ -364,6 +365,27 @@ def end_to_end_rows(args: argparse.Namespace, width: int, height: int, work: Pat
     return rows
 
 
+def guard_rows(args: argparse.Namespace, width: int, height: int, work: Path) -> list[Row]:
+    """What `fix --guard` costs on a photo it does restore (the noisy test image): the perceiver's look."""
+    photo = work / "photo.png"
+    cv2.imwrite(str(photo), test_image(width, height))
+    plain = measure_fix(photo, args.repeats, args.warmup, args.model, name=f"uhdrestore fix, {width}x{height} PNG")
+    guarded = measure_fix(photo, args.repeats, args.warmup, args.model, options=("--guard",),
+                          name=f"uhdrestore fix --guard, {width}x{height} PNG (restored: not clean)")
+    ratio = row("reference", "fix --guard / fix time ratio", status=guarded["status"])
+    if plain["status"] == guarded["status"] == "ok":
+        ratio.update(extra=f"{guarded['median_s'] / plain['median_s']:.2f}",
+                     ratio=guarded["median_s"] / plain["median_s"])
+    return [plain, guarded, ratio]
+
+
+def print_report(args: argparse.Namespace, header: list[str], rows: list[Row]) -> None:
+    """The table on stdout, and with --json the same as JSON."""
+    print(format_table(header, rows))
+    if args.json:
+        args.json.write_text(json.dumps({"header": header, "rows": rows}, indent=2))
+
+
 def batch_scale_rows(args: argparse.Namespace, width: int, height: int, work: Path) -> list[Row]:
     """`batch` with 1 and 2 processes (torchrun) and with --jobs, against decode + encode alone.
 
@@ -493,6 +515,8 @@ def main() -> None:
     parser.add_argument("--only-memory", action="store_true",
                         help="run only the memory rows: one fix at 1x, 2x and 4x --size, peak RSS per pixel "
                              "(minutes, not the whole table's hour)")
+    parser.add_argument("--only-guard", action="store_true",
+                        help="run only fix and fix --guard at --size, side by side (the perceiver's cost)")
     parser.add_argument("--json", type=Path, help="also write the header and rows as JSON here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--write-image", type=Path, help=argparse.SUPPRESS)
@@ -518,9 +542,17 @@ def main() -> None:
         header = [f"machine: {machine()}", f"model: {described}",
                   f"input: {args.batch_images} images of {width}x{height} PNG, medians of {args.repeats} "
                   f"round-robin rounds after {args.warmup} warm-up; cores: {os.cpu_count()}"]
-        print(format_table(header, rows))
-        if args.json:
-            args.json.write_text(json.dumps({"header": header, "rows": rows}, indent=2))
+        print_report(args, header, rows)
+        return
+
+    if args.only_guard:
+        with tempfile.TemporaryDirectory(prefix="uhdrestore-speed-") as folder:
+            rows = guard_rows(args, width, height, Path(folder))
+        _model, described = benchmark_model(args.model)
+        header = [f"machine: {machine()}", f"model: {described}",
+                  f"input: the {width}x{height} noisy test image, medians of {args.repeats} runs after "
+                  f"{args.warmup} warm-up; cores: {os.cpu_count()}"]
+        print_report(args, header, rows)
         return
 
     if args.only_memory:
@@ -531,9 +563,7 @@ def main() -> None:
         header = [f"machine: {machine()}", f"model: {described}",
                   f"input: one fix per size (no warm-up), the {width}x{height} test image at 1x, 2x and 4x; "
                   f"peak RSS of the whole process from wait4; cores: {os.cpu_count()}"]
-        print(format_table(header, rows))
-        if args.json:
-            args.json.write_text(json.dumps({"header": header, "rows": rows}, indent=2))
+        print_report(args, header, rows)
         return
 
     network = [run_network_worker(config, args)

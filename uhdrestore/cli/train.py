@@ -66,7 +66,7 @@ def train(
         help="Comma-separated stages in training order: a degradation (rain, haze, noise, blur, snow, lowlight, "
              "jpeg, or a mix like rain+haze) synthesised from --clean, or NAME=PATH for paired data: a folder "
              "with lq/ + gt/ (or low/ + high/ ...), LQ_DIR:GT_DIR, templates like DIR/rain-{id}:DIR/norain-{id}, "
-             "or a pairs CSV (see the README).")] = "rain,haze,noise",
+             "or a pairs CSV (see docs/training.md).")] = "rain,haze,noise",
     clean: Annotated[Optional[list[Path]], typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Folder of clean photos that synthetic stages degrade, searched recursively; repeat for several "
