@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import degrade, export, inspect, models, perceiver, push, restore, scale, train
+from . import degrade, env, export, inspect, models, perceiver, push, restore, scale, train
 
 app = typer.Typer(
     name="uhdrestore",
@@ -51,3 +51,4 @@ app.command()(train.train)
 app.command("train-perceiver")(perceiver.train_perceiver)
 app.command()(export.export)
 app.command()(push.push)
+app.command()(env.env)

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import (JsonOpt, OverwriteOpt, check_output_path, default_output_path, errors, print_json,
-                     stderr_console)
+from .common import (JsonOpt, OverwriteOpt, QuietOpt, check_output_path, default_output_path, errors,
+                     print_json, stderr_console)
 
 
 def _parse_kind(value: str) -> str:
@@ -34,6 +34,7 @@ def degrade(
         "--output", "-o", help="Where to write the result (default: NAME_KIND.EXT next to the input).",
         show_default=False)] = None,
     overwrite: OverwriteOpt = False,
+    quiet: QuietOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Degrade a clean photo with synthetic rain, haze, noise, blur, snow, low light or JPEG.
@@ -48,7 +49,7 @@ def degrade(
     from ..degrade import apply_params, params_to_dict, sample_chain
     from ..io import check_writable, map_rgb, read_image, value_range, write_image
 
-    console = stderr_console(json_output)
+    console = stderr_console(quiet or json_output)
     with errors(console):
         target = output or default_output_path(input, suffix=f"_{kind}")
         check_output_path(input, target, overwrite=overwrite)
@@ -70,5 +71,5 @@ def degrade(
             print_json({"command": "degrade", "input": str(input), "output": str(target), "kind": kind,
                         "severity": severity, "seed": seed, "size": [image.width, image.height],
                         "parts": [params_to_dict(params) for _, params in parts]})
-        else:
+        elif not quiet:
             typer.echo(str(target))
