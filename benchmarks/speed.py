@@ -379,6 +379,10 @@ def guard_rows(args: argparse.Namespace, width: int, height: int, work: Path) ->
     return [plain, guarded, ratio]
 
 
+def with_memory_rows(fixes: list[Row], width: int, height: int) -> list[Row]:
+    return fixes + memory_rows(fixes, width, height)
+
+
 def print_report(args: argparse.Namespace, header: list[str], rows: list[Row]) -> None:
     """The table on stdout, and with --json the same as JSON."""
     print(format_table(header, rows))
@@ -535,36 +539,23 @@ def main() -> None:
                                           args.model)))
         return
 
-    if args.only_batch_scale:
-        with tempfile.TemporaryDirectory(prefix="uhdrestore-speed-") as folder:
-            rows = batch_scale_rows(args, width, height, Path(folder))
-        _model, described = benchmark_model(args.model)
-        header = [f"machine: {machine()}", f"model: {described}",
-                  f"input: {args.batch_images} images of {width}x{height} PNG, medians of {args.repeats} "
-                  f"round-robin rounds after {args.warmup} warm-up; cores: {os.cpu_count()}"]
-        print_report(args, header, rows)
-        return
-
-    if args.only_guard:
-        with tempfile.TemporaryDirectory(prefix="uhdrestore-speed-") as folder:
-            rows = guard_rows(args, width, height, Path(folder))
-        _model, described = benchmark_model(args.model)
-        header = [f"machine: {machine()}", f"model: {described}",
-                  f"input: the {width}x{height} noisy test image, medians of {args.repeats} runs after "
-                  f"{args.warmup} warm-up; cores: {os.cpu_count()}"]
-        print_report(args, header, rows)
-        return
-
-    if args.only_memory:
-        with tempfile.TemporaryDirectory(prefix="uhdrestore-speed-") as folder:
-            fixes = memory_fix_rows(args, width, height, Path(folder))
-        rows = fixes + memory_rows(fixes, width, height)
-        _model, described = benchmark_model(args.model)
-        header = [f"machine: {machine()}", f"model: {described}",
-                  f"input: one fix per size (no warm-up), the {width}x{height} test image at 1x, 2x and 4x; "
-                  f"peak RSS of the whole process from wait4; cores: {os.cpu_count()}"]
-        print_report(args, header, rows)
-        return
+    only = {"batch_scale": (lambda work: batch_scale_rows(args, width, height, work),
+                            f"input: {args.batch_images} images of {width}x{height} PNG, medians of "
+                            f"{args.repeats} round-robin rounds after {args.warmup} warm-up"),
+            "guard": (lambda work: guard_rows(args, width, height, work),
+                      f"input: the {width}x{height} noisy test image, medians of {args.repeats} runs after "
+                      f"{args.warmup} warm-up"),
+            "memory": (lambda work: with_memory_rows(memory_fix_rows(args, width, height, work), width, height),
+                       f"input: one fix per size (no warm-up), the {width}x{height} test image at 1x, 2x and 4x; "
+                       "peak RSS of the whole process from wait4")}
+    for mode, (measure, described_input) in only.items():
+        if getattr(args, f"only_{mode}"):
+            with tempfile.TemporaryDirectory(prefix="uhdrestore-speed-") as folder:
+                rows = measure(Path(folder))
+            _model, described = benchmark_model(args.model)
+            print_report(args, [f"machine: {machine()}", f"model: {described}",
+                                f"{described_input}; cores: {os.cpu_count()}"], rows)
+            return
 
     network = [run_network_worker(config, args)
                for config in network_configs(torch.cuda.is_available(), skip_compile=args.skip_compile)]
