@@ -111,3 +111,31 @@ def test_fp16_training_scales_its_gradients_and_resumes_exactly(tmp_path, clean)
     assert all(torch.equal(a[key], b[key]) for key in a)
     fp32 = run(config, clean, tmp_path / "fp32")
     assert "scaler" not in load_checkpoint(fp32.output_dir.parent / CHECKPOINT_NAME)[1]  # off without fp16
+
+
+def test_init_fine_tunes_a_trained_model_instead_of_a_fresh_network(tmp_path, clean):
+    first = invoke("--stages", "noise", "--clean", str(clean), "--smoke", "--run-dir", str(tmp_path / "first"))
+    assert first.exit_code == 0, first.output
+    start = load_file(tmp_path / "first" / "model" / "model.safetensors")
+    # At a learning rate too small to move anything, a fine-tune ends where its --init model was.
+    tuned = invoke("--stages", "noise", "--clean", str(clean), "--smoke", "--lr", "1e-12",
+                   "--init", str(tmp_path / "first" / "model"), "--run-dir", str(tmp_path / "tuned"))
+    assert tuned.exit_code == 0, tuned.output
+    end = load_file(tmp_path / "tuned" / "model" / "model.safetensors")
+    assert all(torch.allclose(start[key], end[key], atol=1e-6) for key in start)
+    saved = TrainConfig.from_dict(json.loads((tmp_path / "tuned" / "config.json").read_text())["train"])
+    assert saved.init == str(tmp_path / "first" / "model")
+    fresh = invoke("--stages", "noise", "--clean", str(clean), "--smoke", "--lr", "1e-12",
+                   "--run-dir", str(tmp_path / "fresh"))
+    assert fresh.exit_code == 0, fresh.output
+    other = load_file(tmp_path / "fresh" / "model" / "model.safetensors")
+    assert not all(torch.allclose(start[key], other[key], atol=1e-6) for key in start)
+
+
+def test_init_refuses_a_preset_and_a_missing_model(tmp_path, clean):
+    preset = invoke("--stages", "noise", "--clean", str(clean), "--init", "default", "--preset", "small",
+                    "--run-dir", str(tmp_path / "a"))
+    assert preset.exit_code == 2 and "--init" in preset.output
+    missing = invoke("--stages", "noise", "--clean", str(clean), "--smoke", "--init", str(tmp_path / "nowhere"),
+                     "--run-dir", str(tmp_path / "b"))
+    assert missing.exit_code not in (0, 1) and "Traceback" not in missing.output

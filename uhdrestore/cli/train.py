@@ -152,6 +152,10 @@ def train(
              "Hub id.")] = TrainConfig.perceiver,
     preset: Annotated[Preset, typer.Option(
         rich_help_panel=BUDGET_PANEL, help="Network size: small, base or large.")] = Preset.base,
+    init: Annotated[Optional[str], typer.Option(
+        "--init", rich_help_panel=BUDGET_PANEL, metavar="MODEL",
+        help="Fine-tune: start from this model's weights ('default', a folder or a cached Hub id) instead of a "
+             "fresh network; its architecture replaces --preset.", show_default=False)] = None,
     dark_channel: Annotated[bool, typer.Option(
         "--dark-channel/--no-dark-channel", rich_help_panel=BUDGET_PANEL,
         help="Give the network's whole-image context the dark channel, a haze cue (tried for the default "
@@ -291,8 +295,13 @@ def _resolve_config(params: dict[str, Any], given: set[str], *, config_file: Pat
         if {"holdout", "holdout_list"} & chosen:
             listed = read_holdout_list(params["holdout_list"]) if params["holdout_list"] else ()
             overrides["data.holdout"] = tuple(name for name in params["holdout"].split(",") if name) + listed
+        if params["init"] is not None:
+            if {"preset", "dark_channel"} & given:
+                raise ValueError("--init takes the network from the model it names: drop --preset and "
+                                 "--dark-channel")
+            overrides["model"] = _init_model(params["init"])
         if base is None:
-            config = TrainConfig(stages=overrides.pop("stages"), model=_model(params, None))
+            config = TrainConfig(stages=overrides.pop("stages"), model=overrides.pop("model", _model(params, None)))
         else:
             config = TrainConfig.from_dict(base)
             if {"preset", "dark_channel"} & chosen:
@@ -301,7 +310,8 @@ def _resolve_config(params: dict[str, Any], given: set[str], *, config_file: Pat
         if smoke:
             from ..train.config import SMOKE_MODEL
 
-            config = config.replace(**{"model": SMOKE_MODEL, "optim.steps_per_stage": 12, "optim.batch_size": 4,
+            network = {} if config.init else {"model": SMOKE_MODEL}  # a fine-tune keeps its model's network
+            config = config.replace(**network, **{"optim.steps_per_stage": 12, "optim.batch_size": 4,
                                        "data.patch_size": 32, "data.pool_size": 16, "data.val_size": 4,
                                        "data.val_patch_size": 64, "val_every": 6, "checkpoint_every": 6,
                                        "optim.warmup": 2, "review.memory_size": 4})
@@ -323,7 +333,7 @@ _OPTION_FIELDS = {
     "stage_lr_decay": "optim.stage_lr_decay",
     "loss": "losses.kind", "spn_weight": "losses.spn_weight", "spn_features": "losses.spn_features",
     "quality_loss": "losses.quality_weight",
-    "perceiver": "perceiver", "val_every": "val_every", "checkpoint_every": "checkpoint_every", "seed": "seed",
+    "perceiver": "perceiver", "init": "init", "val_every": "val_every", "checkpoint_every": "checkpoint_every", "seed": "seed",
 }
 _NOT_GIVEN = ("DEFAULT", "DEFAULT_MAP")  # parameter sources of an option not given (Typer vendors click's enum)
 
@@ -338,6 +348,13 @@ def _model(params: dict[str, Any], base: Any) -> Any:
     from ..models import PRESETS
 
     return dataclasses.replace(base or PRESETS[params["preset"].value], context_dark=params["dark_channel"])
+
+
+def _init_model(spec: str) -> Any:
+    """The architecture of the model --init names (it is loaded again, with its weights, when training starts)."""
+    from ..hub import load_model
+
+    return load_model(spec).config
 
 
 def _read_config_file(path: Path) -> tuple[dict[str, Any], list[str] | None]:

@@ -255,6 +255,7 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     losses: LossConfig = field(default_factory=LossConfig)
     perceiver: str = "default"  # the perceiver that --quality-loss and --order perceived ask (a model spec)
+    init: str | None = None  # fine-tune: start from this model's weights (a model spec), not a fresh network
     val_every: int = 250  # steps between validations
     checkpoint_every: int = 250  # steps between checkpoints (one is also written at every stage end)
     seed: int = 0

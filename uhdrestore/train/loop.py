@@ -34,7 +34,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import UhdRestoreError
+from ..errors import UhdRestoreError, WeightsError
 from ..models import build_model
 from ..runtime import Runtime
 from .checkpoint import load_checkpoint, optimizer_from_tensors, optimizer_to_tensors, pack, save_checkpoint, unpack
@@ -215,7 +215,10 @@ def prepare_data(config: TrainConfig, clean_dir: Path | Sequence[Path] | None, r
 
 def build_trainer(config: TrainConfig, runtime: Runtime, dist: Distributed) -> Trainer:
     """The network, its EMA copy, AdamW, the fp16 gradient scaler and the step's objectives."""
-    model = build_model(config.model).to(runtime.device, memory_format=torch.channels_last)
+    model = build_model(config.model)
+    if config.init is not None:
+        model.load_state_dict(initial_weights(config))
+    model = model.to(runtime.device, memory_format=torch.channels_last)
     ema = copy.deepcopy(model).requires_grad_(False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.optim.lr, betas=(0.9, 0.99),
                                   weight_decay=config.optim.weight_decay)
@@ -224,6 +227,18 @@ def build_trainer(config: TrainConfig, runtime: Runtime, dist: Distributed) -> T
     objectives = build_objectives(config, model, runtime)
     network = torch.nn.parallel.DistributedDataParallel(model) if dist.enabled else model
     return Trainer(model, network, ema, optimizer, scaler, objectives)
+
+
+def initial_weights(config: TrainConfig) -> dict[str, torch.Tensor]:
+    """The weights of `config.init` (fine-tuning starts from them). Raises WeightsError when that model
+    cannot load or has another architecture than `config.model`."""
+    from ..hub import load_model
+
+    loaded = load_model(config.init or "default")
+    if loaded.config != config.model:
+        raise WeightsError(f"--init {config.init}: its architecture differs from this run's network "
+                           f"({loaded.config} vs {config.model})")
+    return loaded.module.state_dict()
 
 
 def resume_run(config: TrainConfig, path: Path, trainer: Trainer, schedule: ReviewSchedule) -> RunState:
