@@ -13,7 +13,7 @@ set -euo pipefail
 schedule=${1:?usage: train_v6.sh joint|review}; shift
 run_dir=${RUN_DIR:-training/v6-$schedule}
 case $schedule in
-  joint) stages=blur,noise,rain,snow,haze,lowlight,rain+haze,lowlight+noise; steps=36000
+  joint) stages=blur,noise,rain,snow,haze,lowlight,rain+haze,lowlight+noise; steps=4500  # x 8 stages, as review
          schedule_args=(--schedule joint) ;;
   review) stages=noise,rain,snow,haze,lowlight,rain+haze,lowlight+noise,blur; steps=4500
           schedule_args=(--schedule review --review-ratio 0.5 --review-decay 1.0 --memory-size 512) ;;
