@@ -39,6 +39,7 @@ _EXPORTS = {
     "DeviceMemoryError": "errors",
     "NonFiniteOutputError": "errors",
     "OutputError": "errors",
+    "MissingExtraError": "errors",
 }
 
 __all__ = [
@@ -50,7 +51,7 @@ __all__ = [
     "read_image", "write_image", "Image",
     "ModelConfig", "build_model",
     "UhdRestoreError", "InputImageError", "WeightsError", "DeviceError", "DeviceMemoryError",
-    "NonFiniteOutputError", "OutputError",
+    "NonFiniteOutputError", "OutputError", "MissingExtraError",
 ]  # fmt: skip
 
 

@@ -6,6 +6,7 @@ can catch either (`InputImageError` is a `ValueError`, `OutputError` an `OSError
 
 Exit codes (also listed in the README):
     1  a batch finished with failures, or an unexpected error
+       MissingExtraError: a feature needs an optional extra that is not installed
     2  usage error (bad option or argument; raised by Click)
     3  InputImageError: missing, unreadable or unsupported image
     4  WeightsError: missing, corrupt or mismatched weights; model unavailable offline
@@ -27,6 +28,7 @@ __all__ = [
     "NonFiniteOutputError",
     "OutputError",
     "PublishError",
+    "MissingExtraError",
 ]
 
 
@@ -83,3 +85,17 @@ class PublishError(UhdRestoreError, OSError):
     """Pushing a model to the Hub failed: not logged in, no write access, or the Hub unreachable."""
 
     exit_code = 4
+
+
+class MissingExtraError(UhdRestoreError, ImportError):
+    """A feature needs a package of an optional extra (`pip install 'uhdrestore[train]'`) that is not installed.
+
+    `module` is the missing import, `extra` the extra that brings it.
+    """
+
+    exit_code = 1
+
+    def __init__(self, feature: str, *, module: str, extra: str) -> None:
+        super().__init__(f"{feature} needs {module}, which is not installed: pip install 'uhdrestore[{extra}]'",
+                         name=module)
+        self.module, self.extra = module, extra

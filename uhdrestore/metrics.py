@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from .extras import require_extra
+
 __all__ = ["PSNR_CAP_DB", "psnr", "ssim"]
 
 # Identical images have infinite PSNR; a finite cap keeps averages and JSON meaningful.
@@ -51,8 +53,11 @@ def ssim(output: torch.Tensor, target: torch.Tensor, *, data_range: float = 1.0)
     Both inputs are clamped to [0, data_range] first: SSIM's constants assume
     that range, and an unclamped network output would score against values no
     saved image can hold. Images must be at least 11 pixels on each side.
+    Raises MissingExtraError without the [train] extra (torchmetrics).
     """
-    # Imported here: torchmetrics takes half a second to import and pulls in matplotlib.pyplot.
+    # Imported here: torchmetrics is in the [train] extra, takes half a second to import and pulls in
+    # matplotlib.pyplot.
+    require_extra("train", "SSIM", "torchmetrics")
     from torchmetrics.functional.image import structural_similarity_index_measure
 
     _check_pair(output, target, data_range)

@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from ..errors import UhdRestoreError, WeightsError
+from ..extras import require_extra
 from ..models import build_model
 from ..runtime import Runtime
 from .checkpoint import load_checkpoint, optimizer_from_tensors, optimizer_to_tensors, pack, save_checkpoint, unpack
@@ -150,8 +151,9 @@ def train(config: TrainConfig, *, clean_dir: Path | Sequence[Path] | None, run_d
     depend on it, only speed).
     Raises UhdRestoreError subclasses: InputImageError for missing data, WeightsError for a
     bad checkpoint, ResumeMismatchError (a usage error) for resuming with other settings,
-    OutputError for an unwritable run folder.
+    OutputError for an unwritable run folder, MissingExtraError without the [train] extra.
     """
+    require_extra("train", "training")  # SSIM and the validation plot: fail now, not after the run
     emit = on_event or (lambda event: None)
     if config.optim.batch_size % dist.world_size:
         raise UhdRestoreError(f"batch size {config.optim.batch_size} must divide by the {dist.world_size} processes")

@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from uhdrestore.atomic import atomic_path
+from uhdrestore.extras import require_extra
 
 
 __all__ = [
@@ -172,10 +173,11 @@ def plot_validation(metrics_path: Path, png_path: Path) -> None:
 
     Written atomically (a temporary .png in the same folder, then os.replace), so a
     viewer refreshing it during training never sees half an image. Raises OutputError
-    if the PNG cannot be written (the folder must exist).
+    if the PNG cannot be written (the folder must exist), MissingExtraError without the [train] extra.
     """
-    # Imported here: matplotlib is slow to import and only reports need it. A Figure
+    # Imported here: matplotlib is in the [train] extra, slow to import, and only reports need it. A Figure
     # with an Agg canvas draws off-screen without touching pyplot's global backend.
+    require_extra("train", "the validation plot", "matplotlib")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
