@@ -12,6 +12,7 @@ import uhdrestore
 from tests.conftest import perturbed_model, synthetic_photo
 from uhdrestore import InputImageError, Restorer
 from uhdrestore.cli import app
+from uhdrestore.degrade import degrade
 from uhdrestore.hub import save_model
 from uhdrestore.io import Image, ImageMetadata, from_float, read_image, write_image
 from uhdrestore.restore import TileConfig, restore_pixels
@@ -181,6 +182,43 @@ def test_from_pretrained_default_describes_its_network():
     assert descriptor.architecture == "simpleir" and descriptor.tiling == "supported"
     assert descriptor.supports_half and descriptor.supports_bfloat16 and descriptor.size.multiple_of == 8
     assert restorer.runtime.precision == "fp32"
+
+
+# --- guard: photos the perceiver calls clean come back unchanged (as `fix --guard` writes them) -------
+
+CLEAN = from_float(synthetic_photo(96, 128), np.uint8)  # the bundled perceiver: tier high, severity 0.001
+NOISY = from_float(degrade(synthetic_photo(96, 128), "noise", np.random.default_rng(0), 0.7), np.uint8)
+
+
+@pytest.fixture(scope="module")
+def guarded() -> Restorer:
+    return Restorer.from_pretrained("default", device="cpu", guard=True)
+
+
+def test_guard_returns_a_clean_photo_unchanged_and_restores_a_degraded_one(guarded):
+    unguarded = Restorer(guarded.model, guarded.runtime, guarded.tiles)
+    assert not np.array_equal(unguarded(CLEAN), CLEAN)  # the model alone would change the clean photo
+    kept = guarded(CLEAN)
+    np.testing.assert_array_equal(kept, CLEAN)
+    assert not np.shares_memory(kept, CLEAN)  # a new array, as a restored one is
+    assert guarded.clean_perception(Image(rgb=CLEAN, alpha=None)).tier == "high"
+    assert guarded.clean_perception(Image(rgb=NOISY, alpha=None)) is None
+    np.testing.assert_array_equal(guarded(NOISY), unguarded(NOISY))
+
+
+def test_guard_judges_each_image_of_a_batch_tensor(guarded):
+    batch = torch.from_numpy(np.stack([CLEAN, NOISY])).permute(0, 3, 1, 2)
+    out = guarded(batch)
+    assert torch.equal(out[0], batch[0]) and not torch.equal(out[1], batch[1])
+
+
+def test_a_missing_guard_perceiver_is_a_weights_error(tmp_path):
+    with pytest.raises(uhdrestore.WeightsError, match="no such model folder"):
+        Restorer.from_pretrained("default", guard=True, perceiver=tmp_path / "nowhere")
+
+
+def test_without_guard_there_is_no_perceiver(restorer):
+    assert restorer.guard is None and restorer.clean_perception(Image(rgb=CLEAN, alpha=None)) is None
 
 
 def test_from_pretrained_refuses_a_missing_model_with_a_weights_error(tmp_path):

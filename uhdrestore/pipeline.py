@@ -13,7 +13,7 @@ import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import numpy as np
 from torch import nn
@@ -24,6 +24,10 @@ from .io import Image, ImageMetadata
 from .models.descriptor import ModelDescriptor, describe
 from .restore import RestoreResult, TileConfig, restore_pixels
 from .runtime import Runtime, resolve_runtime
+
+if TYPE_CHECKING:
+    from .perceive.inspect import Perception
+    from .perceive.model import Perceiver
 
 T = TypeVar("T")
 
@@ -48,6 +52,9 @@ class Restorer:
     runtime: Runtime
     tiles: TileConfig = TileConfig()
     loaded: LoadedModel | None = None  # where the weights came from, when loaded by from_pretrained
+    # A perceiver (on the CPU: it is small) that looks at each image first: one it calls clean comes back
+    # unchanged instead of restored, as `fix --guard` writes it. None: every image is restored.
+    guard: Perceiver | None = None
 
     @classmethod
     def from_pretrained(
@@ -61,12 +68,16 @@ class Restorer:
         local_files_only: bool = False,
         cache_dir: str | Path | None = None,
         endpoint: str | None = None,
+        guard: bool = False,
+        perceiver: str | os.PathLike[str] = "default",
     ) -> Restorer:
         """Load `model` ("default", a model folder or .safetensors file, or a Hub id "org/name").
 
         `device` is auto, cpu, cuda, cuda:N or mps; `precision` auto, fp32, fp16 or bf16 (auto:
-        fp32 on CPU, bf16 or fp16 on CUDA where the model supports it). Raises `WeightsError`
-        for a missing, corrupt or unreachable model and `DeviceError` for an unusable device.
+        fp32 on CPU, bf16 or fp16 on CUDA where the model supports it). With `guard`, images the
+        `perceiver` ("default": the bundled one, a folder or a Hub id) calls clean come back
+        unchanged (`fix --guard`). Raises `WeightsError` for a missing, corrupt or unreachable
+        model or perceiver and `DeviceError` for an unusable device.
         """
         import torch
 
@@ -78,7 +89,14 @@ class Restorer:
         runtime = resolve_runtime(str(device), precision, supports_half=descriptor.supports_half,
                                   supports_bfloat16=descriptor.supports_bfloat16)
         module = loaded.module.to(runtime.device, memory_format=torch.channels_last)
-        return cls(module, runtime, tiles or TileConfig(), loaded)
+        judge = None
+        if guard:  # `revision` names a revision of `model`, not of the perceiver
+            from .perceive.inspect import load_perceiver
+
+            loaded_perceiver = load_perceiver(os.fspath(perceiver), local_files_only=local_files_only,
+                                              cache_dir=cache_dir, endpoint=endpoint)
+            judge = cast("Perceiver", loaded_perceiver.module)  # what load_perceiver builds, typed as a Module
+        return cls(module, runtime, tiles or TileConfig(), loaded, judge)
 
     @property
     def descriptor(self) -> ModelDescriptor:
@@ -88,13 +106,31 @@ class Restorer:
     def __call__(self, image: T, *, on_tile: Callable[[int, int], None] | None = None) -> T:
         """Restore a NumPy array, torch tensor, PIL image or `Image`; the same type and dtype come back.
 
+        With a `guard`, an image (each image of a batch tensor) the perceiver calls clean comes
+        back with its pixels as they were (float64 through float32, as every image goes).
         Raises `InputImageError` for pixels it cannot restore (see `uhdrestore.arrays`),
         `DeviceMemoryError` when even the smallest tile does not fit.
         """
-        return restore_any(image, lambda pixels: self.restore(pixels, on_tile=on_tile)[0])
+        def restore_unless_clean(pixels: Image) -> Image:
+            if self.clean_perception(pixels) is not None:
+                return dataclasses.replace(pixels, rgb=pixels.rgb.copy())  # never a view of the caller's array
+            return self.restore(pixels, on_tile=on_tile)[0]
+
+        return restore_any(image, restore_unless_clean)
+
+    def clean_perception(self, image: Image) -> Perception | None:
+        """With a `guard`, the perceiver's reading of `image` when it calls it clean; else None (always None
+        without a guard). `__call__` returns such an image unchanged; `restore` restores every image."""
+        if self.guard is None:
+            return None
+        from .perceive.inspect import clean_perception  # only a guard needs the perceiver's code
+
+        return clean_perception(self.guard, image)
 
     def restore(self, image: Image, *, on_tile: Callable[[int, int], None] | None = None
                 ) -> tuple[Image, RestoreResult]:
-        """A decoded `Image` -> the restored image (alpha and metadata kept) and how it was computed."""
+        """A decoded `Image` -> the restored image (alpha and metadata kept) and how it was computed.
+
+        Restores even an image the guard calls clean: ask `clean_perception` first to leave it alone."""
         result = restore_pixels(image.rgb, self.model, self.runtime, self.tiles, on_tile=on_tile)
         return dataclasses.replace(image, rgb=result.image), result

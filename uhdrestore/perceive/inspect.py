@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,8 @@ from ..hub import LoadedModel, bundled_weights_dir, load_model_files, resolve_mo
 from ..io import Image, to_float
 from .model import PERCEIVED_KINDS, TIERS, Perceiver, PerceiverConfig
 
-__all__ = ["DETECTION_THRESHOLD", "PERCEIVER_FOLDER", "Perception", "decide_tiers", "load_perceiver", "perceive"]
+__all__ = ["DETECTION_THRESHOLD", "PERCEIVER_FOLDER", "Perception", "clean_perception", "decide_tiers",
+           "load_perceiver", "perceive"]
 
 PERCEIVER_FOLDER = "perceiver"  # inside the bundled weights folder
 DETECTION_THRESHOLD = 0.5  # a kind counts as present at this probability
@@ -63,11 +65,11 @@ def _build(data: dict[str, Any]) -> tuple[PerceiverConfig, Perceiver]:
     return config, Perceiver(config)
 
 
-def load_perceiver(spec: str = "default", *, revision: str | None = None,
-                   local_files_only: bool = False) -> LoadedModel:
+def load_perceiver(spec: str = "default", *, revision: str | None = None, local_files_only: bool = False,
+                   cache_dir: str | Path | None = None, endpoint: str | None = None) -> LoadedModel:
     """The bundled perceiver ("default"), a perceiver folder, or a Hub id. Raises WeightsError."""
-    source = resolve_model(spec, revision=revision, local_files_only=local_files_only,
-                           bundled=bundled_weights_dir() / PERCEIVER_FOLDER)
+    source = resolve_model(spec, revision=revision, local_files_only=local_files_only, cache_dir=cache_dir,
+                           endpoint=endpoint, bundled=bundled_weights_dir() / PERCEIVER_FOLDER)
     return load_model_files(source, build=_build)
 
 
@@ -85,3 +87,12 @@ def perceive(model: Perceiver, image: Image) -> Perception:
     return Perception(kind_probabilities=dict(zip(PERCEIVED_KINDS, kinds)), severity=float(out.severity[0]),
                       tier=TIERS[tier], tier_probabilities=dict(zip(TIERS, tiers)),
                       embedding=out.embedding[0].numpy())
+
+
+def clean_perception(model: Perceiver, image: Image) -> Perception | None:
+    """The perceiver's reading of `image` when it calls it clean (tier high), else None.
+
+    What `--guard` (leave the photo as it was) and `--skip-clean` (leave it out) act on.
+    """
+    perception = perceive(model, image)
+    return perception if perception.is_clean else None
