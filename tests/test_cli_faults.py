@@ -97,9 +97,9 @@ def test_compare_equal_to_the_input_is_refused_and_says_compare(tmp_path, model_
 
 
 def test_compare_with_a_bad_extension_fails_before_inference(tmp_path, model_dir, monkeypatch):
-    import uhdrestore.cli.restore
+    import uhdrestore.cli.engine
 
-    monkeypatch.setattr(uhdrestore.cli.restore, "_load", lambda *a, **k: pytest.fail("the model was loaded"))
+    monkeypatch.setattr(uhdrestore.cli.engine, "load_restorer", lambda *a, **k: pytest.fail("the model was loaded"))
     source = write_photo(tmp_path / "a.png")
     for extra in (["--compare", tmp_path / "x.gif"], ["-o", tmp_path / "x.gif"]):
         result = invoke("fix", source, *extra, "--model", model_dir)
@@ -247,10 +247,10 @@ def refuse_to_create(monkeypatch, module, code: int) -> None:
                                          (errno.ENOSPC, "No space left on device")])
 def test_fix_says_why_it_cannot_write_before_restoring(tmp_path, model_dir, monkeypatch, code, reason):
     import uhdrestore.atomic
-    import uhdrestore.cli.restore
+    import uhdrestore.cli.engine
 
     refuse_to_create(monkeypatch, uhdrestore.atomic, code)
-    monkeypatch.setattr(uhdrestore.cli.restore, "_load", lambda *a, **k: pytest.fail("restored first"))
+    monkeypatch.setattr(uhdrestore.cli.engine, "load_restorer", lambda *a, **k: pytest.fail("restored first"))
     source = write_photo(tmp_path / "a.png")
     result = invoke("fix", source, "--model", model_dir)
     assert result.exit_code == 6 and reason in one_error_line(result)
@@ -260,10 +260,10 @@ def test_fix_says_why_it_cannot_write_before_restoring(tmp_path, model_dir, monk
 def test_batch_stops_before_restoring_when_the_output_folder_is_not_writable(tmp_path, model_dir,
                                                                                 monkeypatch):
     import uhdrestore.atomic
-    import uhdrestore.cli.restore
+    import uhdrestore.cli.engine
 
     refuse_to_create(monkeypatch, uhdrestore.atomic, errno.EACCES)
-    monkeypatch.setattr(uhdrestore.cli.restore, "_load", lambda *a, **k: pytest.fail("restored first"))
+    monkeypatch.setattr(uhdrestore.cli.engine, "load_restorer", lambda *a, **k: pytest.fail("restored first"))
     result = invoke("batch", photos_folder(tmp_path), "-o", tmp_path / "out", "--model", model_dir)
     assert result.exit_code == 6 and "Permission denied" in one_error_line(result)
 

@@ -33,7 +33,7 @@ __all__ = ["BatchItem", "ItemResult", "default_output_dir", "check_output_dir", 
            "plan_stream", "run_batch"]
 
 # Write failures that every later write into the same folder would share: stop the batch.
-_FATAL_WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+FATAL_WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 
 Status = Literal["ok", "skipped", "failed"]
 
@@ -165,7 +165,7 @@ def run_batch(
                 try:
                     future.result()
                 except OutputError as error:
-                    if error.errno in _FATAL_WRITE_ERRORS:
+                    if error.errno in FATAL_WRITE_ERRORS:
                         raise
                     result.status, result.error = "failed", str(error)
                 except UhdRestoreError as error:

@@ -9,11 +9,17 @@ which walk a PNG's chunk headers and a JPEG's markers.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["DEFAULT_MAX_PIXELS", "ImageFormatError", "image_format", "image_size", "is_truncated"]
+__all__ = ["DEFAULT_MAX_PIXELS", "FORMAT_EXTENSIONS", "ImageFormatError", "image_format", "image_size",
+           "is_truncated", "output_name"]
+
+Source = str | os.PathLike[str] | BinaryIO  # a file's path, or its bytes already open (stdin)
 
 # Largest image read unless told otherwise: 16384 x 16384 (268 MP). A 30000 x 30000 PNG of black
 # (2.6 MB on disk, a decompression bomb) is refused before it can allocate 2.7 GB and more.
@@ -23,6 +29,8 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _HEAD = 64 * 1024  # enough for every header but a JPEG with large EXIF or ICC segments before its frame
 # Start-of-frame markers: C0-CF except DHT (C4), JPG (C8) and DAC (CC).
 _JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# The extension each format is written with (`image_format`'s names; --format takes jpg and tif too).
+FORMAT_EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "tiff": ".tif", "webp": ".webp", "bmp": ".bmp"}
 
 
 class ImageFormatError(ValueError):
@@ -44,13 +52,30 @@ def image_format(head: bytes) -> str | None:
     return None
 
 
-def image_size(path: Path) -> tuple[int, int]:
-    """(width, height) from the header of the image file at `path`, without decoding it.
+def output_name(source: Path, *, suffix: str = "", extension: str | None = None) -> Path:
+    """photo.png -> photo{suffix}{extension}, beside it: the input's own extension when None."""
+    return source.with_name(f"{source.stem}{suffix}{source.suffix if extension is None else extension}")
+
+
+@contextlib.contextmanager
+def _opened(source: Source) -> Iterator[BinaryIO]:
+    """A binary file at its start: `source` opened, or `source` itself (rewound) when already open."""
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as file:
+            yield file
+    else:
+        source.seek(0)
+        yield source
+
+
+def image_size(path: Source) -> tuple[int, int]:
+    """(width, height) from the header of the image file at `path` (or an open binary file),
+    without decoding it.
 
     Raises ImageFormatError for a file that is none of the five formats, or whose header
     does not say; OSError if it cannot be read.
     """
-    with open(path, "rb") as file:
+    with _opened(path) as file:
         head = file.read(_HEAD)
         kind = image_format(head)
         try:
@@ -174,12 +199,13 @@ def _jpeg_is_complete(data: bytes) -> bool:
     return False
 
 
-def is_truncated(path: Path) -> bool:
-    """True for a PNG or JPEG (told by its signature) whose structure ends early.
+def is_truncated(path: Source) -> bool:
+    """True for a PNG or JPEG (told by its signature) whose structure ends early; `path` may
+    also be an open binary file.
 
     Other formats are left to the decoder, which fails on them itself.
     """
-    with open(path, "rb") as file:
+    with _opened(path) as file:
         kind = image_format(file.read(16))
         file.seek(0)
         if kind == "png":

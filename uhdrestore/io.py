@@ -18,12 +18,14 @@ scaled into [0, 1] by `value_range` for processing and back afterwards, never cl
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import stat
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -34,7 +36,8 @@ from uhdrestore.errors import InputImageError, OutputError
 from uhdrestore.imagefile import DEFAULT_MAX_PIXELS, ImageFormatError, image_size, is_truncated
 
 __all__ = [
-    "SUPPORTED_EXTENSIONS", "DEFAULT_MAX_PIXELS", "ImageMetadata", "Image", "read_image", "write_image",
+    "SUPPORTED_EXTENSIONS", "DEFAULT_MAX_PIXELS", "ImageMetadata", "Image", "read_image", "decode_image",
+    "write_image", "encode_image",
     "check_writable", "to_float", "from_float", "value_range", "map_rgb", "is_image_file", "exif_orientation",
     "apply_orientation",
 ]  # fmt: skip
@@ -221,9 +224,13 @@ def _decode(path: Path) -> tuple[np.ndarray | None, ImageMetadata]:
             pixels, types, chunks = cv2.imreadWithMetadata(str(path), cv2.IMREAD_UNCHANGED)
         except cv2.error:
             return cv2.imread(str(path), cv2.IMREAD_UNCHANGED), ImageMetadata()
-    types = tuple(int(kind) for kind in np.asarray(types).ravel())
-    chunks = tuple(np.asarray(chunk, dtype=np.uint8).tobytes() for chunk in chunks)
-    return pixels, ImageMetadata(types, chunks)
+    return pixels, _metadata(types, chunks)
+
+
+def _metadata(types: object, chunks: object) -> ImageMetadata:
+    """OpenCV's metadata lists (as *WithMetadata return them) as ImageMetadata."""
+    return ImageMetadata(tuple(int(kind) for kind in np.asarray(types).ravel()),
+                         tuple(np.asarray(chunk, dtype=np.uint8).tobytes() for chunk in chunks))  # type: ignore[attr-defined]
 
 
 def _split_channels(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -276,20 +283,20 @@ def _check_source(source: Path) -> None:
         raise InputImageError(f"not a regular file (a FIFO, device or socket): {source}")
 
 
-def _check_header(source: Path, max_pixels: int) -> None:
+def _check_header(source: Path | BinaryIO, name: str | Path, max_pixels: int) -> None:
     """Size limit and completeness, from the file's header and structure, before any decoding."""
     try:
         width, height = image_size(source)
         truncated = is_truncated(source)
     except ImageFormatError as exc:
-        raise InputImageError(f"cannot decode image: {source} ({exc})") from None
+        raise InputImageError(f"cannot decode image: {name} ({exc})") from None
     except OSError as exc:
-        raise InputImageError(f"cannot read {source}: {exc.strerror or exc}") from exc
+        raise InputImageError(f"cannot read {name}: {exc.strerror or exc}") from exc
     if truncated:
-        raise InputImageError(f"cannot decode image: {source} (the file is cut short)")
+        raise InputImageError(f"cannot decode image: {name} (the file is cut short)")
     if max_pixels and width * height > max_pixels:
         raise InputImageError(
-            f"image too large: {source} is {width}x{height} ({width * height / 1e6:.0f} MP), over the "
+            f"image too large: {name} is {width}x{height} ({width * height / 1e6:.0f} MP), over the "
             f"limit of {max_pixels} pixels; if it is genuine, raise --max-pixels (0: no limit)")
 
 
@@ -302,11 +309,36 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
     """
     source = Path(path)
     _check_source(source)
-    _check_header(source, max_pixels)
+    _check_header(source, source, max_pixels)
     try:
         pixels, metadata = _decode(source)
     except OSError as exc:
         raise InputImageError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    return _checked_image(pixels, metadata, source)
+
+
+def decode_image(data: bytes, *, name: str = "standard input", max_pixels: int = DEFAULT_MAX_PIXELS) -> Image:
+    """Decode an encoded image held in memory (piped on stdin) as `read_image` decodes a file.
+
+    The format is told by the bytes' signature; `name` stands for the source in messages.
+    Raises `InputImageError` as `read_image` does (no bytes, no known format, too large,
+    truncated, undecodable).
+    """
+    if not data:
+        raise InputImageError(f"cannot decode image: {name} is empty")
+    _check_header(io.BytesIO(data), name, max_pixels)
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    with _quiet_opencv():
+        try:
+            pixels, types, chunks = cv2.imdecodeWithMetadata(buffer, cv2.IMREAD_UNCHANGED)
+            metadata = _metadata(types, chunks)
+        except cv2.error:
+            pixels, metadata = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED), ImageMetadata()
+    return _checked_image(pixels, metadata, name)
+
+
+def _checked_image(pixels: np.ndarray | None, metadata: ImageMetadata, source: str | Path) -> Image:
+    """OpenCV's decoded pixels as an upright RGB Image, or InputImageError for what we cannot restore."""
     if pixels is None or pixels.size == 0:
         raise InputImageError(f"cannot decode image: {source}")
     if pixels.dtype not in (np.uint8, np.uint16, np.float32):
@@ -322,9 +354,11 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
     return Image(rgb=rgb, alpha=alpha, metadata=metadata)
 
 
-def check_writable(path: str | os.PathLike, dtype: npt.DTypeLike) -> None:
-    """Raise `OutputError` unless `path`'s format can hold `dtype` pixels: callers check before the work."""
-    _check_writable(Path(path).suffix.lower(), np.dtype(dtype), Path(path))
+def check_writable(path: str | os.PathLike, dtype: npt.DTypeLike, *, name: str | None = None) -> None:
+    """Raise `OutputError` unless `path`'s format can hold `dtype` pixels: callers check before the work.
+
+    `name` stands for the destination in the message (default: `path`)."""
+    _check_writable(Path(path).suffix.lower(), np.dtype(dtype), Path(name or path))
 
 
 def _check_writable(extension: str, dtype: np.dtype, destination: Path) -> None:
@@ -334,7 +368,8 @@ def _check_writable(extension: str, dtype: np.dtype, destination: Path) -> None:
     if dtype == np.float32 and extension not in _FLOAT_CAPABLE:
         raise OutputError(f"cannot write {destination}: float32 images need .tif")
     if dtype == np.uint16 and extension in _EIGHT_BIT_ONLY:
-        raise OutputError(f"cannot write {destination}: {extension} is 8-bit; use .png or .tif")
+        raise OutputError(f"cannot write {destination}: {extension} is 8-bit and the image is 16-bit "
+                          "(nothing written rather than lose depth); use .png or .tif")
     if dtype not in (np.uint8, np.uint16, np.float32):
         raise OutputError(f"cannot write {destination}: unsupported pixel type {dtype}")
 
@@ -451,6 +486,22 @@ def write_image(
         if not encoded:
             reason, code = _why_encoding_failed(temporary)
             raise OutputError(f"cannot write {destination}: {reason}", errno=code)
+
+
+def encode_image(image: Image, extension: str, *, jpeg_quality: int = 95, png_compression: int = 1,
+                 name: str = "standard output") -> bytes:
+    """`image` encoded as a file of `extension` (".png", ".jpg" ...) would hold it, in memory.
+
+    The same checks and flags as `write_image`; `name` stands for the destination in messages.
+    Raises `OutputError` when the format cannot hold the dtype or encoding fails.
+    """
+    extension = extension.lower()
+    _check_writable(extension, image.dtype, Path(name))
+    params = _encode_params(extension, jpeg_quality, png_compression)
+    data = _encode_in_memory(extension, _to_opencv_layout(image), image.metadata, params)
+    if data is None:
+        raise OutputError(f"cannot write {name}: OpenCV could not encode the image")
+    return data.tobytes()
 
 
 _PROBE_BYTES = 1 << 20

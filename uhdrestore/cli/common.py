@@ -180,9 +180,42 @@ def progress_display(console: Console, unit: str) -> Iterator[Progress]:
 OUTPUT_SUFFIX = "_restored"
 
 
-def default_output_path(source: Path, suffix: str = OUTPUT_SUFFIX) -> Path:
-    """photo.png -> photo_restored.png (or photo_SUFFIX.png), next to the input."""
-    return source.with_name(f"{source.stem}{suffix}{source.suffix}")
+def default_output_path(source: Path, suffix: str = OUTPUT_SUFFIX, extension: str | None = None) -> Path:
+    """photo.png -> photo_restored.png (or photo_SUFFIX.png, or another extension), next to the input."""
+    from ..imagefile import output_name
+
+    return output_name(source, suffix=suffix, extension=extension)
+
+
+OUTPUT_PANEL = "Output files"
+# --format's names -> the extension written (None: the input's own, as without --format).
+OUTPUT_FORMATS = {"auto": None, "png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "webp": ".webp", "tif": ".tif",
+                  "tiff": ".tif"}
+DEFAULT_QUALITY = 95  # JPEG and WebP quality unless --quality says otherwise (write_image's default)
+FormatOpt = Annotated[str, typer.Option(
+    "--format", rich_help_panel=OUTPUT_PANEL,
+    help="Output format: auto (the input's own), png, jpg, webp or tif. 16-bit photos are refused by jpg "
+         "and webp (8-bit only) rather than losing depth.")]
+QualityOpt = Annotated[int, typer.Option(
+    "--quality", rich_help_panel=OUTPUT_PANEL, help="JPEG and WebP quality, 1-100.")]
+SuffixOpt = Annotated[str, typer.Option(
+    "--suffix", rich_help_panel=OUTPUT_PANEL,
+    help="Text added to each output's name before its extension (photo.png -> photoSUFFIX.png).")]
+
+
+def same_format(first: str, second: str) -> bool:
+    """Whether two extensions name one format (.jpg and .JPEG do)."""
+    aliases = {".jpeg": ".jpg", ".tiff": ".tif"}
+    return aliases.get(first.lower(), first.lower()) == aliases.get(second.lower(), second.lower())
+
+
+def check_output_options(output_format: str, quality: int) -> str | None:
+    """--format's extension (None for auto) after usage checks (exit 2) of --format and --quality."""
+    if output_format.lower() not in OUTPUT_FORMATS:
+        raise _usage("--format", "auto, png, jpg, webp or tif", output_format)
+    if not 1 <= quality <= 100:
+        raise _usage("--quality", "a number from 1 to 100", str(quality))
+    return OUTPUT_FORMATS[output_format.lower()]
 
 
 def check_output_path(source: Path, target: Path, *, overwrite: bool, option: str = "-o") -> None:

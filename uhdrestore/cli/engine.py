@@ -1,0 +1,80 @@
+"""What `fix` and `batch` share: loading the restorer and the --guard perceiver, and report pieces.
+
+Callers reach `load_restorer` through this module (`engine.load_restorer(...)`), so a test can
+replace it and see that a command refuses bad input before any model is loaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .. import __version__
+from .common import quiet_hub_logging
+from .inspect import load_perceiver_for_cli
+
+GuardOpt = Annotated[bool, typer.Option(
+    "--guard", help="Do no harm: photos the perceiver calls clean are written out as they were read "
+                    "(not restored; a JPEG is re-encoded), so a clean photo is not made worse.")]
+
+
+def load_guard(guard: bool, perceiver: str, offline: bool) -> Any:
+    """The perceiver module when --guard (or --skip-clean) asks for it, else None."""
+    # --revision names a revision of --model, not of the perceiver.
+    return load_perceiver_for_cli(perceiver, None, offline) if guard else None
+
+
+def clean_perception(judge: Any, image: Any) -> Any:
+    """The perceiver's reading of `image` if it calls it clean, else None (also when there is no judge)."""
+    if judge is None:
+        return None
+    from ..perceive.inspect import perceive  # only --guard and --skip-clean need the perceiver's code
+
+    perception = perceive(judge, image)
+    return perception if perception.is_clean else None
+
+
+def load_restorer(spec: str, revision: str | None, offline: bool, device: str, precision: str,
+                  tile: str, overlap: int, *, quiet: bool) -> Any:
+    """The CLI's options -> (the LoadedModel, a ready Restorer); tile settings are checked before loading."""
+    import huggingface_hub.constants
+    import huggingface_hub.utils
+
+    from ..pipeline import Restorer
+    from ..restore import TileConfig
+
+    try:
+        tiles = TileConfig(tile=tile if tile == "auto" else int(tile), overlap=overlap)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    quiet_hub_logging()
+    if quiet:
+        huggingface_hub.utils.disable_progress_bars()
+    restorer = Restorer.from_pretrained(
+        spec, revision=revision, device=device, precision=precision, tiles=tiles,
+        local_files_only=offline or bool(huggingface_hub.constants.HF_HUB_OFFLINE))
+    return restorer.loaded, restorer
+
+
+def tiling_report(result: Any) -> dict[str, Any]:
+    return {"tile": result.tiling.tile, "tiles": result.tiling.tiles, "retries": result.tiling.retries,
+            "fallbacks": result.fallbacks, "value_range": list(result.span) if result.span else None}
+
+
+def guard_report(perception: Any) -> dict[str, Any]:
+    """The report of a photo --guard left as it was."""
+    return {"guarded": True, "reason": "clean", "perception": perception.to_dict()}
+
+
+def hdr_note(source: Path | str, span: tuple[float, float]) -> str:
+    return (f"note: {source} holds values from {span[0]:g} to {span[1]:g} (beyond [0, 1]): restored scaled "
+            "into [0, 1] and scaled back, not clipped")
+
+
+def report_common(loaded: Any, restorer: Any) -> dict[str, Any]:
+    return {"uhdrestore": __version__, "device": str(restorer.runtime.device),
+            "precision": restorer.runtime.precision,
+            "model": {"spec": loaded.source.spec, "kind": loaded.source.kind,
+                      "revision": loaded.source.revision, "sha256": loaded.sha256}}
