@@ -165,6 +165,8 @@ def test_train_perceiver_writes_a_perceiver_that_inspect_uses(tmp_path):
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     assert "validation F1" in result.stderr and "README.md" in {p.name for p in (run / "model").iterdir()}
+    card = (run / "model" / "README.md").read_text()
+    assert "license: other" in card and "## Licence" in card  # no licence claimed for the user's weights
     assert (run / "examples-train.safetensors").is_file()
     again = invoke(*args)  # the examples come from the run folder's cache this time
     assert again.exit_code == 0 and "generated" not in again.stderr

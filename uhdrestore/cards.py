@@ -19,25 +19,61 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["BUNDLED_WEIGHTS_LICENSE", "MODEL_LICENSE", "card_data", "front_matter", "perceiver_card_data",
-           "restorer_card_data", "with_front_matter"]
+__all__ = ["BUNDLED_WEIGHTS_LICENSE", "TRAINED_WEIGHTS_LICENSE", "card_data", "check_license", "front_matter",
+           "licence_fields", "licence_section", "perceiver_card_data", "restorer_card_data", "with_front_matter"]
 
-MODEL_LICENSE = "mit"  # the project's licence (LICENSE); the card body names the training data's own licences
+# The code is MIT (LICENSE), but weights are not code: their licence follows the photos they learned from.
 # The bundled weights learned from photos under research-only terms (ImageNet samples) and GPL-2+
 # (Debian wallpapers): the Hub's "other", pointing at the card section that says what that means.
 BUNDLED_WEIGHTS_LICENSE = {"license": "other", "license_name": "uhdrestore-weights",
                            "license_link": "README.md#data-and-licences"}
+# Weights a user trains: we cannot know their photos' terms, so a card claims no licence ("other", pointing
+# at its Licence section) until the trainer names one (`uhdrestore train --license SPDX`).
+TRAINED_WEIGHTS_LICENSE = {"license": "other", "license_name": "follows-training-data",
+                           "license_link": "README.md#licence"}
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n+", re.DOTALL)
+_LICENSE_ID = re.compile(r"[a-z0-9][a-z0-9.+-]*")  # the Hub's ids: SPDX, lower-cased (mit, cc-by-4.0, apache-2.0)
+
+
+def check_license(spdx: str) -> str:
+    """An SPDX id as the Hub spells it (lower case: `CC-BY-4.0` -> `cc-by-4.0`). Raises ValueError."""
+    license_id = spdx.strip().lower()
+    if not _LICENSE_ID.fullmatch(license_id):
+        raise ValueError(f"license: expected an SPDX id such as cc-by-4.0, mit or apache-2.0. Got {spdx!r}")
+    return license_id
+
+
+def licence_fields(spdx: str | None = None) -> dict[str, str]:
+    """Front-matter licence keys of trained weights: the id their trainer gave, else TRAINED_WEIGHTS_LICENSE."""
+    return {"license": check_license(spdx)} if spdx else dict(TRAINED_WEIGHTS_LICENSE)
+
+
+def licence_section(spdx: str | None = None, *, how_to_set: str) -> list[str]:
+    """The card's `## Licence` section (Markdown lines): what the weights' licence is and how it was set.
+
+    `how_to_set` tells the reader how to name one (an option, or editing the front matter)."""
+    if spdx:
+        stated = (f"The weights are under `{check_license(spdx)}`, as whoever trained them stated. Their "
+                  "licence follows the training data's: it holds only if those photos allow it.")
+    else:
+        stated = ("No licence is stated for these weights (front matter `license: other`). A model's licence "
+                  "follows its training data's: it may be shared only as the photos it learned from allow. "
+                  f"To name one, {how_to_set}.")
+    return ["## Licence", "", stated, "", "The uhdrestore code that runs them is MIT."]
 
 
 def card_data(*, pipeline_tag: str, tags: Sequence[str], model_name: str | None = None,
-              eval_results: Sequence[Any] = (), license: str = MODEL_LICENSE, **extra: Any) -> Any:
-    """A `ModelCardData` for a uhdrestore model: library_name uhdrestore, our licence, the given tags."""
+              eval_results: Sequence[Any] = (), **extra: Any) -> Any:
+    """A `ModelCardData` for a uhdrestore model: library_name uhdrestore, the given tags.
+
+    Pass the licence keys in `extra` (`**licence_fields(spdx)`, `**BUNDLED_WEIGHTS_LICENSE`); without
+    a `license` the card claims none (TRAINED_WEIGHTS_LICENSE)."""
     from huggingface_hub import ModelCardData
 
-    return ModelCardData(library_name="uhdrestore", license=license, pipeline_tag=pipeline_tag,
+    fields = extra if "license" in extra else {**TRAINED_WEIGHTS_LICENSE, **extra}
+    return ModelCardData(library_name="uhdrestore", pipeline_tag=pipeline_tag,
                          tags=list(dict.fromkeys(tags)), model_name=model_name if eval_results else None,
-                         eval_results=list(eval_results) or None, **extra)
+                         eval_results=list(eval_results) or None, **fields)
 
 
 def front_matter(data: Any) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from huggingface_hub import ModelCard
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
@@ -33,11 +34,14 @@ def invoke(*args: str):
 
 def test_the_run_folder_records_the_resolved_settings_and_each_stage(tmp_path, clean):
     result = invoke("--stages", "rain,noise", "--clean", str(clean), "--smoke", "--lr", "0.001",
-                    "--run-dir", str(tmp_path / "run"))
+                    "--license", "CC-BY-4.0", "--run-dir", str(tmp_path / "run"))
     assert result.exit_code == 0, result.output
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     config = TrainConfig.from_dict(saved["train"])
     assert config.optim.lr == 0.001 and config.optim.steps_per_stage == 12 and saved["clean"] == [str(clean)]
+    assert config.license == "cc-by-4.0"  # as the Hub spells it; recorded, so --resume keeps it
+    card = ModelCard.load(tmp_path / "run" / "model" / "README.md")
+    assert card.data.license == "cc-by-4.0" and "The weights are under `cc-by-4.0`" in card.text
     stages = sorted(path.name for path in (tmp_path / "run" / "stages").iterdir())
     assert stages == ["01-rain", "02-noise"]
     last = load_file(tmp_path / "run" / "stages" / "02-noise" / "model.safetensors")
@@ -81,6 +85,13 @@ def test_resuming_with_other_settings_is_a_usage_error(tmp_path, clean):
     assert result.exit_code == 2 and "optim.lr" in result.stderr, result.output
     again = invoke("--run-dir", str(tmp_path / "run"), "--clean", str(clean), "--smoke")
     assert again.exit_code == 6 and "--overwrite" in again.stderr
+
+
+def test_a_licence_that_is_not_an_spdx_id_is_a_usage_error(tmp_path, clean):
+    result = invoke("--stages", "rain", "--clean", str(clean), "--license", "MIT License",
+                    "--run-dir", str(tmp_path / "run"))
+    assert result.exit_code == 2 and "expected an SPDX id such as cc-by-4.0" in result.stderr, result.output
+    assert not (tmp_path / "run").exists()
 
 
 def test_a_bad_config_file_is_a_usage_error(tmp_path, clean):

@@ -199,6 +199,13 @@ def test_model_card_front_matter_lists_the_final_psnr_per_task_for_the_hub() -> 
     matrix = matrix_to_dict(_matrix(), TASKS, schedule="review", inputs=INPUTS)
     card = ModelCard(model_card(command="uhdrestore train", tasks=TASKS, schedule="review", matrix=matrix,
                                 config={}, data="crops", budget="short"))
-    assert card.data.license == "mit" and card.data.pipeline_tag == "image-to-image"
+    assert card.data.pipeline_tag == "image-to-image"
+    # Weights are not code: without --license the card claims no licence, and says why and how to set one.
+    assert (card.data.license, card.data.license_name) == ("other", "follows-training-data")
+    assert "## Licence" in card.text and "follows its training data's" in card.text
+    assert "`uhdrestore train --license SPDX`" in card.text
+    licensed = ModelCard(model_card(command="uhdrestore train", tasks=TASKS, schedule="review", matrix=matrix,
+                                    config={}, data="crops", budget="short", license="Apache-2.0"))
+    assert licensed.data.license == "apache-2.0" and licensed.data.license_name is None
     final = {result.metric_name: result.metric_value for result in card.data.eval_results}
     assert final == {"PSNR rain (dB)": 27.5, "PSNR haze (dB)": 23.0, "PSNR noise (dB)": 30.5}

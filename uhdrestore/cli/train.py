@@ -202,6 +202,10 @@ def train(
         "--push-to-hub", rich_help_panel=RUN_PANEL, metavar="ORG/NAME",
         help="At the end, push the model folder to this Hub repository (as `uhdrestore push`; needs "
              "`hf auth login` or HF_TOKEN, checked before training).", show_default=False)] = None,
+    license: Annotated[Optional[str], typer.Option(
+        "--license", rich_help_panel=RUN_PANEL, metavar="SPDX",
+        help="The trained weights' licence for the model card, an SPDX id such as cc-by-4.0 (it must fit the "
+             "training photos' terms); default: none claimed (license: other).", show_default=False)] = None,
     checkpoint_every: Annotated[int, typer.Option(
         rich_help_panel=RUN_PANEL, help="Steps between checkpoints (also written at every stage end).")
     ] = TrainConfig.checkpoint_every,
@@ -333,7 +337,8 @@ _OPTION_FIELDS = {
     "stage_lr_decay": "optim.stage_lr_decay",
     "loss": "losses.kind", "spn_weight": "losses.spn_weight", "spn_features": "losses.spn_features",
     "quality_loss": "losses.quality_weight",
-    "perceiver": "perceiver", "init": "init", "val_every": "val_every", "checkpoint_every": "checkpoint_every", "seed": "seed",
+    "perceiver": "perceiver", "init": "init", "license": "license", "val_every": "val_every",
+    "checkpoint_every": "checkpoint_every", "seed": "seed",
 }
 _NOT_GIVEN = ("DEFAULT", "DEFAULT_MAP")  # parameter sources of an option not given (Typer vendors click's enum)
 

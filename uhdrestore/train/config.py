@@ -246,7 +246,7 @@ SECTIONS = {"data": DataConfig, "review": ReviewConfig, "optim": OptimConfig, "l
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that decides what a training run computes (not where it writes)."""
+    """Everything that decides what a training run computes and states about it (not where it writes)."""
 
     stages: tuple[StageConfig, ...]
     model: ModelConfig = field(default_factory=_default_model)
@@ -256,6 +256,8 @@ class TrainConfig:
     losses: LossConfig = field(default_factory=LossConfig)
     perceiver: str = "default"  # the perceiver that --quality-loss and --order perceived ask (a model spec)
     init: str | None = None  # fine-tune: start from this model's weights (a model spec), not a fresh network
+    # The weights' licence for the model card, an SPDX id; None: none claimed (it follows the training data's)
+    license: str | None = None
     val_every: int = 250  # steps between validations
     checkpoint_every: int = 250  # steps between checkpoints (one is also written at every stage end)
     seed: int = 0
@@ -267,6 +269,10 @@ class TrainConfig:
         if len(set(names)) != len(names):
             raise ValueError(f"stage names must be unique. Got {', '.join(names)}")
         _at_least_one(self, "val_every", "checkpoint_every")
+        if self.license is not None:  # as the Hub spells it (cc-by-4.0), so a resume compares like with like
+            from ..cards import check_license
+
+            object.__setattr__(self, "license", check_license(self.license))
         if not self.data.pool_size:  # resolved here, so the stored config holds the number used
             pool = max(self.optim.steps_per_stage * self.optim.batch_size // 4, self.optim.batch_size)
             object.__setattr__(self, "data", dataclasses.replace(self.data, pool_size=pool))

@@ -25,7 +25,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ..atomic import atomic_path
-from ..cards import front_matter, perceiver_card_data
+from ..cards import front_matter, licence_section, perceiver_card_data
 from ..hub import save_model
 from ..perceive.model import Perceiver, PerceiverConfig
 from ..pipeline import Restorer
@@ -255,4 +255,5 @@ def _model_card(settings: PerceiverTraining, photos: CleanPhotos, scores: Scores
         f"- Settings: {json.dumps(asdict(settings))}",
         (f"- Validation ({scores.examples} generated examples of the held-out photos): per-kind F1 {f1}; "
          f"clean vs degraded accuracy {scores.clean_accuracy:.3f}; tier accuracy {scores.tier_accuracy:.3f}."),
-        "- Trained on synthetic degradations only; real photos can differ.", ""])
+        "- Trained on synthetic degradations only; real photos can differ.", "",
+        *licence_section(how_to_set="set `license:` in this card's front matter before sharing it"), ""])

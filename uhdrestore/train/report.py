@@ -225,10 +225,13 @@ def _review_settings(config: dict[str, Any]) -> list[str]:
 
 def model_card(
     *, command: str, tasks: Sequence[str], schedule: str, matrix: dict[str, Any],
-    config: dict[str, Any], data: str, budget: str, notes: Sequence[str] = (),
+    config: dict[str, Any], data: str, budget: str, notes: Sequence[str] = (), license: str | None = None,
 ) -> str:
     """A Hugging Face style README.md: what the model does, how it was made, how it scores
-    after each stage and what it cannot do, so a downloaded model explains itself."""
+    after each stage and what it cannot do, so a downloaded model explains itself.
+
+    `license` is the weights' SPDX id as their trainer gave it; None claims none (`license: other`)
+    and the card's Licence section says how to set it."""
     rows, matrix_tasks, _ = matrix_from_dict(matrix)
     summary = matrix_summary(rows, matrix_tasks)
     header = ["after stage", *(f"{task} PSNR / SSIM" for task in matrix_tasks), "avg PSNR"]
@@ -245,11 +248,14 @@ def model_card(
     review = _review_settings(config) or ["- No review (replay) settings in the training config."]
     intro = (f"One lightweight all-in-one network that restores photos degraded by "
              f"{', '.join(tasks)}, trained with `uhdrestore train` (schedule `{schedule}`).")
-    from ..cards import front_matter, restorer_card_data
+    from ..cards import front_matter, licence_fields, licence_section, restorer_card_data
 
     final = rows[-1].psnr if rows else {}
     header_data = restorer_card_data(tasks, model_name=f"uhdrestore model: {', '.join(tasks)}", psnr=final,
-                                     dataset="uhdrestore validation crops (held-out photos)")
+                                     dataset="uhdrestore validation crops (held-out photos)",
+                                     **licence_fields(license))
+    licence = licence_section(license, how_to_set="train with `uhdrestore train --license SPDX` (cc-by-4.0, "
+                              "apache-2.0, ...) or set `license:` in this card's front matter before sharing it")
     sections = [
         front_matter(header_data).rstrip("\n"), "",
         f"# uhdrestore model: {', '.join(tasks)}", "", intro, "",
@@ -264,7 +270,8 @@ def model_card(
         f"Validation PSNR (dB) / SSIM on each task after each stage ({MISSING}: not yet seen).",
         "", *table, "", *facts, *([""] if facts else []),
         "## Review settings", "", *review, "",
-        "## Limitations", "", *([f"- {note}" for note in notes] or ["- None recorded."]),
+        "## Limitations", "", *([f"- {note}" for note in notes] or ["- None recorded."]), "",
+        *licence,
     ]  # fmt: skip
     return "\n".join(sections) + "\n"
 
