@@ -13,7 +13,8 @@ import os
 import re
 import signal
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -157,6 +158,11 @@ def print_json(report: dict[str, Any]) -> None:
     typer.echo(json.dumps(_finite(report), indent=2, allow_nan=False))
 
 
+def print_json_line(record: dict[str, Any]) -> None:
+    """One JSON document on one line of stdout, flushed at once (a stream a reader follows)."""
+    typer.echo(json.dumps(_finite(record), allow_nan=False))
+
+
 def quiet_hub_logging() -> None:
     """huggingface_hub logs each retry as a warning; our one-line error says what failed."""
     if os.environ.get(DEBUG_VARIABLE):
@@ -175,6 +181,62 @@ def progress_display(console: Console, unit: str) -> Iterator[Progress]:
                         disable=console.quiet or not console.is_terminal)
     with progress:
         yield progress
+
+
+PROGRESS_INTERVAL = 10.0  # seconds between the plain progress lines written where no live bar can draw
+
+
+def _duration(seconds: float) -> str:
+    """42s, 5m, 2h05m: the coarse figure a progress line needs."""
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f}m"
+    return f"{seconds // 3600:.0f}h{seconds % 3600 // 60:02.0f}m"
+
+
+class FileProgress:
+    """Files done and MP/s: a live bar on a terminal, else a plain line on stderr every
+    `interval` seconds ("12/340 files, 3.1 MP/s, eta 5m"; without a total, the time so far),
+    so a log shows how far a batch has gone. Nothing under --quiet or --json."""
+
+    def __init__(self, console: Console, bar: Progress, *, total: int | None, interval: float,
+                 clock: Callable[[], float]) -> None:
+        self.console, self.bar, self.total = console, bar, total
+        self.task = bar.add_task("restoring", total=total, rate="")
+        self.plain = not console.quiet and not console.is_terminal
+        self.interval, self.clock = interval, clock
+        self.started = self.printed = clock()
+        self.done, self.megapixels = 0, 0.0
+
+    @property
+    def live(self) -> bool:
+        """Whether a live bar is drawn (lines printed above it scroll; the summary repeats them)."""
+        return not self.bar.disable
+
+    def advance(self, megapixels: float) -> None:
+        self.done += 1
+        self.megapixels += megapixels
+        elapsed = max(self.clock() - self.started, 1e-9)
+        rate = f"{self.megapixels / elapsed:.2f} MP/s"
+        self.bar.update(self.task, advance=1, rate=rate)
+        if self.plain and self.clock() - self.printed >= self.interval:
+            self.printed = self.clock()
+            if self.total:
+                line = (f"{self.done}/{self.total} files, {rate}, "
+                        f"eta {_duration(elapsed / self.done * max(self.total - self.done, 0))}")
+            else:
+                line = f"{self.done} files, {rate}, {_duration(elapsed)} so far"
+            self.console.print(line, highlight=False, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def file_progress(console: Console, *, total: int | None = None, interval: float | None = None,
+                  clock: Callable[[], float] = time.monotonic) -> Iterator[FileProgress]:
+    """A `FileProgress` for a run over files (`total` when it is known in advance)."""
+    with progress_display(console, "files") as bar:
+        yield FileProgress(console, bar, total=total, clock=clock,
+                           interval=PROGRESS_INTERVAL if interval is None else interval)
 
 
 OUTPUT_SUFFIX = "_restored"
@@ -200,7 +262,8 @@ QualityOpt = Annotated[int, typer.Option(
     "--quality", rich_help_panel=OUTPUT_PANEL, help="JPEG and WebP quality, 1-100.")]
 SuffixOpt = Annotated[str, typer.Option(
     "--suffix", rich_help_panel=OUTPUT_PANEL,
-    help="Text added to each output's name before its extension (photo.png -> photoSUFFIX.png).")]
+    help="Text added to each output's name before its extension (photo.png -> photoSUFFIX.png; batch adds "
+         "none unless told).")]
 
 
 def same_format(first: str, second: str) -> bool:
@@ -229,6 +292,14 @@ def check_output_path(source: Path, target: Path, *, overwrite: bool, option: st
         raise OutputError(f"output is a folder: {target} (give a file name, e.g. {example})")
     if target.exists() and not overwrite:
         raise OutputError(f"output exists: {target} (pass --overwrite to replace it)")
+
+
+def json_path(path: str | os.PathLike[str] | None) -> str | None:
+    """A path as JSON reports give it: absolute, so a script may read it from any folder;
+    "-" (standard input or output) and None stay as they are."""
+    if path is None or str(path) == "-":
+        return None if path is None else "-"
+    return os.path.abspath(path)
 
 
 def same_file(first: Path, second: Path) -> bool:

@@ -8,7 +8,6 @@ is read and its outputs are checked, so bad input never waits for a model.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from . import engine
 from .common import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, OUTPUT_SUFFIX, DeviceOpt, FormatOpt, JsonOpt,
                      MaxPixelsOpt, ModelOpt, OfflineOpt, OverlapOpt, OverwriteOpt, PrecisionOpt, QualityOpt,
                      QuietOpt, RevisionOpt, SuffixOpt, TileOpt, check_engine_options, check_output_options,
-                     check_output_path, default_output_path, errors, print_json, progress_display, same_file,
+                     check_output_path, default_output_path, errors, json_path, print_json, progress_display, same_file,
                      same_format, stderr_console)
 from .inspect import PerceiverOpt
 
@@ -31,13 +30,6 @@ STDOUT_FORMAT = ".png"  # what standard output gets unless --format says otherwi
 
 def _is_stdio(path: Path | None) -> bool:
     return path is not None and str(path) == STDIO
-
-
-def _shown(path: Path | None) -> str | None:
-    """A path as JSON reports give it: absolute, or "-" for standard input and output."""
-    if path is None:
-        return None
-    return STDIO if _is_stdio(path) else os.path.abspath(path)
 
 
 def plan_outputs(inputs: list[Path], output: Path | None, *, suffix: str, extension: str | None,
@@ -157,7 +149,7 @@ def _restore(job: _Job, restorer: _Engine, console: Any, *, quality: int) -> dic
         write_image(job.target, restored, jpeg_quality=quality)
     if job.compare is not None:
         write_image(job.compare, compare_image(image, restored), jpeg_quality=quality)
-    return {"input": _shown(job.source), "output": _shown(job.target), "compare": _shown(job.compare),
+    return {"input": json_path(job.source), "output": json_path(job.target), "compare": json_path(job.compare),
             "seconds": round(time.perf_counter() - started, 3), "size": [image.width, image.height],
             **(engine.guard_report(clean) if result is None else engine.tiling_report(result))}
 
@@ -290,4 +282,4 @@ def _fix_several(plan: list[tuple[Path, Path]], loaded: Any, console: Any, *, ov
 
 def _failure(console: Any, source: Path, target: Path, error: Exception) -> dict[str, Any]:
     console.print(f"[red]failed:[/] {source}: {error}", highlight=False, soft_wrap=True)
-    return {"input": _shown(source), "output": _shown(target), "status": "failed", "error": str(error)}
+    return {"input": json_path(source), "output": json_path(target), "status": "failed", "error": str(error)}
