@@ -130,7 +130,7 @@ def test_suffix_format_and_quality(tmp_path, model_dir):
 
 @pytest.mark.parametrize("args,message", [
     (["--quality", "0"], "--quality"), (["--quality", "101"], "--quality"), (["--format", "gif"], "--format"),
-    (["--format", "png", "-o", "x.jpg"], "disagrees"),
+    (["--format", "png", "-o", "x.jpg"], "disagrees"), (["--suffix", "/x"], "--suffix"),
 ])
 def test_bad_output_options_are_one_line_usage_errors(tmp_path, model_dir, args, message):
     source = write_photo(tmp_path / "a.png")

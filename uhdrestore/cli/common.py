@@ -272,8 +272,10 @@ def same_format(first: str, second: str) -> bool:
     return aliases.get(first.lower(), first.lower()) == aliases.get(second.lower(), second.lower())
 
 
-def check_output_options(output_format: str, quality: int) -> str | None:
-    """--format's extension (None for auto) after usage checks (exit 2) of --format and --quality."""
+def check_output_options(output_format: str, quality: int, suffix: str) -> str | None:
+    """--format's extension (None for auto) after usage checks (exit 2) of --format, --quality and --suffix."""
+    if "/" in suffix or os.sep in suffix or "\0" in suffix:
+        raise _usage("--suffix", "text for a file name (no /)", suffix)
     if output_format.lower() not in OUTPUT_FORMATS:
         raise _usage("--format", "auto, png, jpg, webp or tif", output_format)
     if not 1 <= quality <= 100:

@@ -198,12 +198,16 @@ def fix(
     A dash (-) as the input reads the image from standard input and writes the result to
     standard output (PNG unless --format says otherwise), with messages on stderr only:
     `cat photo.jpg | uhdrestore fix - > restored.png`.
+
+    With several inputs, a bad one is one `failed:` line on stderr and the others go on; the
+    exit code is then 1, as batch's. --json then prints one object shaped like batch's: the
+    model, a summary and `items` (each input's report, with `status` and `error`).
     """
     inputs = paths
     console = stderr_console(quiet or json_output)
     with errors(console):
         check_engine_options(device, precision, tile)
-        extension = check_output_options(output_format, quality)
+        extension = check_output_options(output_format, quality, suffix)
         if compare is not None and len(inputs) > 1:
             raise typer.BadParameter("--compare names one file: give one input with it")
         plan = plan_outputs(inputs, output, suffix=suffix, extension=extension, json_output=json_output)

@@ -131,7 +131,7 @@ def batch(
     console = stderr_console(quiet or json_output)
     with errors(console):
         check_engine_options(device, precision, tile)
-        extension = check_output_options(output_format, quality)
+        extension = check_output_options(output_format, quality, suffix)
         _check_batch_options(guard=guard, skip_clean=skip_clean, json_output=json_output, jsonl=jsonl, limit=limit)
         shard = cli_shard(shard_spec)
         if not folder.is_dir():
