@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -36,6 +37,8 @@ def plan_outputs(inputs: list[Path], output: Path | None, *, suffix: str, extens
                  json_output: bool) -> list[tuple[Path, Path]]:
     """(input, output) pairs from the arguments, or a usage error (exit 2) for a combination
     that cannot work. An output of "-" is standard output; -o DIR is created when missing."""
+    from ..io import is_image_file
+
     several = len(inputs) > 1
     if any(map(_is_stdio, inputs)) and several:
         raise typer.BadParameter("- (standard input) must be the only input")
@@ -48,7 +51,7 @@ def plan_outputs(inputs: list[Path], output: Path | None, *, suffix: str, extens
         return [(inputs[0], Path(STDIO))]
     if output is None:
         return [(source, default_output_path(source, suffix, extension)) for source in inputs]
-    if several and (output.is_dir() or not (output.exists() or _looks_like_a_file(output))):
+    if several and (output.is_dir() or not (output.exists() or is_image_file(output))):
         _make_folder(output)
         return [(source, output / default_output_path(source, suffix, extension).name) for source in inputs]
     if several:
@@ -68,12 +71,6 @@ def _make_folder(folder: Path) -> None:
         raise OutputError(f"cannot create folder {folder}: {error.strerror or error}", errno=error.errno) from None
 
 
-def _looks_like_a_file(path: Path) -> bool:
-    from ..io import is_image_file
-
-    return is_image_file(path)
-
-
 @dataclass
 class _Job:
     """One input read, its outputs checked: ready to restore."""
@@ -86,10 +83,31 @@ class _Job:
 
 
 @dataclass
-class _Engine:
+class _Models:
+    """What restores: the loaded model, its Restorer, and the --guard perceiver (or None)."""
+
     loaded: Any
     restorer: Any
     judge: Any
+
+
+class _Lazy:
+    """The models, loaded when the first input that needs them is ready (bad input never waits)."""
+
+    def __init__(self, load: Callable[[], _Models]) -> None:
+        self._load = load
+        self._models: _Models | None = None
+
+    def get(self) -> _Models:
+        if self._models is None:
+            self._models = self._load()
+        return self._models
+
+    def report(self) -> dict[str, Any]:
+        """The model's part of a JSON report; empty when none was loaded (every input failed first)."""
+        if self._models is None:
+            return {}
+        return engine.report_common(self._models.loaded, self._models.restorer)
 
 
 def _prepare(source: Path, target: Path, compare: Path | None, *, overwrite: bool, max_pixels: int,
@@ -123,14 +141,14 @@ def _prepare(source: Path, target: Path, compare: Path | None, *, overwrite: boo
     return _Job(source, target, image, compare, stdout_extension)
 
 
-def _restore(job: _Job, restorer: _Engine, console: Any, *, quality: int) -> dict[str, Any]:
+def _restore(job: _Job, models: _Models, console: Any, *, quality: int) -> dict[str, Any]:
     """Restore (or, under --guard, pass through) and write one prepared input; its JSON report."""
     from ..io import encode_image, write_image
     from ..pipeline import compare_image
 
     started = time.perf_counter()
     image, name = job.image, STDIO if _is_stdio(job.source) else job.source.name
-    clean = engine.clean_perception(restorer.judge, image)
+    clean = engine.clean_perception(models.judge, image)
     if clean is not None:
         restored, result = image, None
         if not console.quiet:
@@ -139,7 +157,7 @@ def _restore(job: _Job, restorer: _Engine, console: Any, *, quality: int) -> dic
     else:
         with progress_display(console, "tiles") as progress:
             task = progress.add_task(name, total=None, rate="")
-            restored, result = restorer.restorer.restore(image, on_tile=lambda done, total: progress.update(
+            restored, result = models.restorer.restore(image, on_tile=lambda done, total: progress.update(
                 task, completed=done, total=total))
         if result.span is not None and not console.quiet:
             console.print(engine.hdr_note(job.source, result.span), highlight=False, soft_wrap=True)
@@ -211,32 +229,31 @@ def fix(
         if compare is not None and len(inputs) > 1:
             raise typer.BadParameter("--compare names one file: give one input with it")
         plan = plan_outputs(inputs, output, suffix=suffix, extension=extension, json_output=json_output)
-        state: list[_Engine] = []
 
-        def loaded() -> _Engine:
-            if not state:
-                loaded_model, restorer = engine.load_restorer(model, revision, offline, device, precision, tile,
-                                                              tile_overlap, quiet=console.quiet)
-                state.append(_Engine(loaded_model, restorer, engine.load_guard(guard, perceiver, offline)))
-            return state[0]
+        def load() -> _Models:
+            loaded, restorer = engine.load_restorer(model, revision, offline, device, precision, tile, tile_overlap,
+                                                    quiet=console.quiet)
+            return _Models(loaded, restorer, engine.load_guard(guard, perceiver, offline))
+
+        models = _Lazy(load)
 
         if len(plan) == 1:
             source, target = plan[0]
             # Standard output has no file name: its format comes from --format alone.
             job = _prepare(source, target, compare, overwrite=overwrite, max_pixels=max_pixels,
                            stdout_extension=extension or STDOUT_FORMAT)
-            report = _restore(job, loaded(), console, quality=quality)
+            report = _restore(job, models.get(), console, quality=quality)
             if json_output:
-                print_json({"command": "fix", **report, **engine.report_common(state[0].loaded, state[0].restorer)})
+                print_json({"command": "fix", **report, **models.report()})
             elif not quiet and not _is_stdio(target):
                 typer.echo(str(target))
             return
-        _fix_several(plan, loaded, console, overwrite=overwrite, max_pixels=max_pixels, quality=quality,
-                     quiet=quiet, json_output=json_output, state=state)
+        _fix_several(plan, models, console, overwrite=overwrite, max_pixels=max_pixels, quality=quality,
+                     quiet=quiet, json_output=json_output)
 
 
-def _fix_several(plan: list[tuple[Path, Path]], loaded: Any, console: Any, *, overwrite: bool, max_pixels: int,
-                 quality: int, quiet: bool, json_output: bool, state: list[_Engine]) -> None:
+def _fix_several(plan: list[tuple[Path, Path]], models: _Lazy, console: Any, *, overwrite: bool, max_pixels: int,
+                 quality: int, quiet: bool, json_output: bool) -> None:
     """Each input in turn; a bad one is reported on one line and the rest go on (exit 1 at the end)."""
     from ..batch import FATAL_WRITE_ERRORS
     from ..errors import OutputError, UhdRestoreError
@@ -256,16 +273,16 @@ def _fix_several(plan: list[tuple[Path, Path]], loaded: Any, console: Any, *, ov
         except UhdRestoreError as error:
             report = _failure(errors_console, source, target, error)
         else:
-            restorer = loaded()  # outside the try: a model that cannot load would fail every input
+            ready = models.get()  # outside the try: a model that cannot load would fail every input
             try:
-                report = {**_restore(job, restorer, console, quality=quality), "status": "ok", "error": None}
+                report = {**_restore(job, ready, console, quality=quality), "status": "ok", "error": None}
             except OutputError as error:
                 if error.errno in FATAL_WRITE_ERRORS:  # a full or read-only disk fails every later write too
                     raise
                 report = _failure(errors_console, source, target, error)
             except UhdRestoreError as error:
                 report = _failure(errors_console, source, target, error)
-            del job
+            del job  # let its pixels go before the next input is read
         failed += report["status"] == "failed"
         guarded += bool(report.get("guarded"))
         items.append(report)
@@ -273,8 +290,7 @@ def _fix_several(plan: list[tuple[Path, Path]], loaded: Any, console: Any, *, ov
             typer.echo(str(target))
     seconds = time.perf_counter() - started
     if json_output:
-        common = engine.report_common(state[0].loaded, state[0].restorer) if state else {}
-        print_json({"command": "fix", **common,
+        print_json({"command": "fix", **models.report(),
                     "summary": {"processed": len(plan) - failed, "failed": failed, "guarded": guarded,
                                 "seconds": round(seconds, 3)},
                     "items": items})

@@ -183,7 +183,8 @@ def batch(
                 if not (json_output or jsonl):
                     typer.echo(f"skip {source}: {reason}")
 
-        loaded = restorer = None
+        loaded: Any = None  # the model and its Restorer, once a file needs them
+        restorer: Any = None
         started = time.perf_counter()
         try:
             with photo_sources(folder, files_from, recursive=recursive, prune=output_dir) as sources, \
