@@ -68,10 +68,6 @@ app(["train", "--smoke", "--stages", "rain", "--clean", {str(tmp_path / "photos"
     assert not (tmp_path / "run").exists()  # refused before the run folder was made
 
 
-# cli/common.py's fail() prints the message as rich markup, so "[train]" is taken for a style and dropped
-# (as "[old]" is from an error about rain[old].png); the fix there is `escape(message)`. Strict: once it
-# is fixed this passes, fails as XPASS, and the marker is to be removed.
-@pytest.mark.xfail(strict=True, reason="cli/common.py fail() renders messages as rich markup: [train] is dropped")
 def test_the_cli_prints_the_pip_command_as_it_is() -> None:
     from rich.console import Console
 

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
 
@@ -135,7 +136,7 @@ def fail(console: Console, error: BaseException, message: str, code: int) -> Non
     # --quiet and --json silence progress and reports, never the error itself.
     if console.quiet:
         console = Console(stderr=True)
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)  # a path may hold [..]
     raise typer.Exit(code)
 
 

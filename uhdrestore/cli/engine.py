@@ -30,10 +30,9 @@ def clean_perception(judge: Any, image: Any) -> Any:
     """The perceiver's reading of `image` if it calls it clean, else None (also when there is no judge)."""
     if judge is None:
         return None
-    from ..perceive.inspect import perceive  # only --guard and --skip-clean need the perceiver's code
+    from ..perceive.inspect import clean_perception as judged_clean  # only --guard and --skip-clean need it
 
-    perception = perceive(judge, image)
-    return perception if perception.is_clean else None
+    return judged_clean(judge, image)
 
 
 def load_restorer(spec: str, revision: str | None, offline: bool, device: str, precision: str,
