@@ -236,6 +236,19 @@ def test_dir_shows_the_public_api_and_every_name_resolves():
     assert set(uhdrestore.__all__) <= set(namespace)
 
 
+def test_type_checkers_see_the_names_imported_lazily():
+    """`if TYPE_CHECKING:` in uhdrestore/__init__.py imports exactly what __getattr__ serves, from there."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(uhdrestore.__file__).read_text())
+    [block] = [node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"]
+    declared = {alias.name: node.module for node in block.body if isinstance(node, ast.ImportFrom)
+                for alias in node.names}
+    assert declared == uhdrestore._EXPORTS
+    assert set(uhdrestore.__all__) == {"__version__", *declared}
+
+
 def test_a_module_without_a_descriptor_is_refused_by_the_engine():
     with pytest.raises(TypeError, match="no ModelDescriptor"):
         Restorer(torch.nn.Identity(), CPU, TileConfig(tile=0))(PHOTO)

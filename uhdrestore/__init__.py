@@ -11,9 +11,19 @@ use, so `uhdrestore --help` starts fast.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.3.0"
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports each on first use
+    from .errors import (DeviceError, DeviceMemoryError, InputImageError, MissingExtraError, NonFiniteOutputError,
+                         OutputError, UhdRestoreError, WeightsError)
+    from .hub import LoadedModel, load_model, save_model
+    from .io import Image, read_image, write_image
+    from .models import ModelConfig, ModelDescriptor, SizeRequirements, build_model
+    from .pipeline import Restorer
+    from .restore import RestoreResult, TileConfig, restore_image
+    from .runtime import Runtime, resolve_runtime
 
 _EXPORTS = {
     "Restorer": "pipeline",

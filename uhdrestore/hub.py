@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import torch
 from safetensors import SafetensorError
@@ -38,7 +38,7 @@ from uhdrestore.models import ModelConfig, build_model
 __all__ = [
     "MODEL_CONFIG", "MODEL_WEIGHTS", "MODEL_CARD", "ModelSource", "LoadedModel", "ModelInfo",
     "bundled_weights_dir", "build_restorer", "resolve_model", "load_model", "load_model_files", "save_model",
-    "list_models", "download_file", "check_tensors",
+    "list_models", "download_file", "check_tensors", "file_sha256",
 ]
 
 MODEL_CONFIG = "config.json"
@@ -50,8 +50,9 @@ LIBRARY_NAME = "uhdrestore"  # with __version__, in the user agent of every Hub 
 HUB_PROBE_TIMEOUT = 4.0  # seconds the first request to the Hub may take before it counts as unreachable
 _MAX_NAMED = 5  # tensor names listed per kind of mismatch; more would bury the message
 
+M = TypeVar("M", bound=torch.nn.Module)  # the network a builder makes: a restorer, or the Perceiver
 # config.json's contents -> (its config object, a fresh network): how a model folder becomes a network.
-Builder = Callable[[dict[str, Any]], tuple[Any, torch.nn.Module]]
+Builder = Callable[[dict[str, Any]], tuple[Any, M]]
 
 
 def build_restorer(data: dict[str, Any]) -> tuple[ModelConfig, torch.nn.Module]:
@@ -71,10 +72,10 @@ class ModelSource:
 
 
 @dataclass
-class LoadedModel:
+class LoadedModel(Generic[M]):
     """A ready network plus what a report needs to say which one ran."""
 
-    module: torch.nn.Module  # eval mode, CPU, float32
+    module: M  # eval mode, CPU, float32
     config: Any  # ModelConfig for restorers, PerceiverConfig for the perceiver
     source: ModelSource
     sha256: str  # of the weights file
@@ -146,13 +147,13 @@ def load_model(
     endpoint: str | None = None,
     cache_dir: str | Path | None = None,
     local_files_only: bool = False,
-) -> LoadedModel:
+) -> LoadedModel[torch.nn.Module]:
     """`resolve_model`, then `load_model_files`. Raises `WeightsError`."""
     return load_model_files(resolve_model(spec, revision=revision, endpoint=endpoint,
                                           cache_dir=cache_dir, local_files_only=local_files_only))
 
 
-def load_model_files(source: ModelSource, build: Builder = build_restorer) -> LoadedModel:
+def load_model_files(source: ModelSource, build: Builder[M] = build_restorer) -> LoadedModel[M]:
     """Build the network config.json describes and load model.safetensors into it, strictly.
 
     Raises `WeightsError` for a bad config, a corrupt file, missing or unexpected tensors,
@@ -173,7 +174,7 @@ def load_model_files(source: ModelSource, build: Builder = build_restorer) -> Lo
     module.load_state_dict(tensors, strict=True)
     module.eval()
     parameters = sum(parameter.numel() for parameter in module.parameters())
-    return LoadedModel(module, config, source, _sha256(path), parameters)
+    return LoadedModel(module, config, source, file_sha256(path), parameters)
 
 
 def save_model(
@@ -469,7 +470,8 @@ def _names(items: list[str]) -> str:
     return ", ".join(items[:_MAX_NAMED]) + (f" and {extra} more" if extra > 0 else "")
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read a MiB at a time (the id reports give a weights file)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):

@@ -8,6 +8,8 @@ to a batch mean. SSIM uses torchmetrics' implementation with the standard
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 
 from .extras import require_extra
@@ -69,7 +71,8 @@ def ssim(output: torch.Tensor, target: torch.Tensor, *, data_range: float = 1.0)
     dtype = output.dtype if output.dtype in (torch.float32, torch.float64) else torch.float32
     output = output.detach().to(dtype).clamp(0.0, data_range)
     target = target.detach().to(dtype).clamp(0.0, data_range)
-    return structural_similarity_index_measure(
+    # One tensor: the (SSIM, image) tuple comes only with return_full_image or return_contrast_sensitivity
+    return cast(torch.Tensor, structural_similarity_index_measure(
         output,
         target,
         gaussian_kernel=True,
@@ -77,4 +80,4 @@ def ssim(output: torch.Tensor, target: torch.Tensor, *, data_range: float = 1.0)
         kernel_size=SSIM_WINDOW,
         reduction="none",
         data_range=data_range,
-    )
+    ))

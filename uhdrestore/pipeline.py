@@ -13,7 +13,7 @@ import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from torch import nn
@@ -51,7 +51,7 @@ class Restorer:
     model: nn.Module  # a RestorationNetwork on `runtime.device`, in eval mode
     runtime: Runtime
     tiles: TileConfig = TileConfig()
-    loaded: LoadedModel | None = None  # where the weights came from, when loaded by from_pretrained
+    loaded: LoadedModel[nn.Module] | None = None  # where the weights came from, when loaded by from_pretrained
     # A perceiver (on the CPU: it is small) that looks at each image first: one it calls clean comes back
     # unchanged instead of restored, as `fix --guard` writes it. None: every image is restored.
     guard: Perceiver | None = None
@@ -88,14 +88,14 @@ class Restorer:
         descriptor = describe(loaded.module)
         runtime = resolve_runtime(str(device), precision, supports_half=descriptor.supports_half,
                                   supports_bfloat16=descriptor.supports_bfloat16)
-        module = loaded.module.to(runtime.device, memory_format=torch.channels_last)
+        # Module.to takes memory_format (torch._C._nn._parse_to), but its typed overloads omit it
+        module = loaded.module.to(runtime.device, memory_format=torch.channels_last)  # pyright: ignore[reportCallIssue]
         judge = None
         if guard:  # `revision` names a revision of `model`, not of the perceiver
             from .perceive.inspect import load_perceiver
 
-            loaded_perceiver = load_perceiver(os.fspath(perceiver), local_files_only=local_files_only,
-                                              cache_dir=cache_dir, endpoint=endpoint)
-            judge = cast("Perceiver", loaded_perceiver.module)  # what load_perceiver builds, typed as a Module
+            judge = load_perceiver(os.fspath(perceiver), local_files_only=local_files_only, cache_dir=cache_dir,
+                                   endpoint=endpoint).module
         return cls(module, runtime, tiles or TileConfig(), loaded, judge)
 
     @property

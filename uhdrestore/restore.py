@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import torch
@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from .errors import DeviceMemoryError, NonFiniteOutputError
 from .io import Span, from_float, to_float, value_range
-from .models.descriptor import describe
+from .models.descriptor import RestorationNetwork, describe
 from .models.simpleir import DETAIL_BLOCK, SimpleIR, high_pass
 from .runtime import Runtime
 from .tiling import TileStats, process_tiles
@@ -126,6 +126,7 @@ def restore_pixels(
     if pixels.ndim != 3 or pixels.shape[2] not in (1, 3) or pixels.dtype not in (np.uint8, np.uint16, np.float32):
         raise ValueError(f"expected (H, W, 3 or 1) uint8, uint16 or float32 pixels. Got {pixels.shape} {pixels.dtype}")
     descriptor = _descriptor(model)
+    network = cast(RestorationNetwork, model)  # it carries a descriptor: the engine's contract
     span = value_range(pixels)
     gray = pixels.shape[2] == 1
 
@@ -143,16 +144,16 @@ def restore_pixels(
     height, width = padded.shape[:2]
     with torch.inference_mode():
         # The whole-image context, computed once from the unpadded image and shared by all tiles.
-        context = model.encode_context(banded_thumbnail(model, pixels, prepare).to(runtime.device))
+        context = network.encode_context(banded_thumbnail(network, pixels, prepare).to(runtime.device))
 
         def run(tile: torch.Tensor) -> torch.Tensor:
             with runtime.autocast():
-                restored = model(tile, context)
+                restored = network(tile, context)
             if not torch.isfinite(restored).all():
                 if runtime.precision != "fp32":
                     if "fp32" not in fallbacks:
                         fallbacks.append("fp32")
-                    restored = model(tile, context)  # outside autocast: fp32
+                    restored = network(tile, context)  # outside autocast: fp32
                 if not torch.isfinite(restored).all():
                     raise NonFiniteOutputError(
                         "the network's output holds NaN or infinite values on this image, even in fp32; "
@@ -184,7 +185,7 @@ def _mirror_thin(pixels: np.ndarray) -> tuple[np.ndarray, tuple[slice, slice] | 
     return padded, (slice(top, top + height), slice(left, left + width))
 
 
-def banded_thumbnail(model: nn.Module, pixels: np.ndarray,
+def banded_thumbnail(model: RestorationNetwork, pixels: np.ndarray,
                      prepare: Callable[[np.ndarray], np.ndarray]) -> torch.Tensor:
     """`model.thumbnail` of the whole image, from (H, W, C) `pixels` that `prepare` turns into float RGB.
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import sys
@@ -18,8 +17,9 @@ from .common import JsonOpt, errors, print_json, stderr_console
 def _sha256(path: Path) -> str | None:
     if not path.is_file():
         return None
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+    from ..hub import file_sha256
+
+    return file_sha256(path)
 
 
 def environment() -> dict[str, Any]:

@@ -15,12 +15,15 @@ them in that order.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import blur, haze, jpeg, lowlight, noise, rain, snow
 from ._common import check_image, check_severity
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = ["KINDS", "parse_kind", "sample_params", "sample_chain", "apply_params", "degrade", "params_to_dict",
            "params_from_dict", "blur", "haze", "jpeg", "lowlight", "noise", "rain", "snow"]
@@ -30,8 +33,9 @@ KINDS: tuple[str, ...] = ("rain", "haze", "noise", "blur", "snow", "lowlight", "
 _MODULES = {"rain": rain, "haze": haze, "noise": noise, "blur": blur, "snow": snow, "lowlight": lowlight,
             "jpeg": jpeg}
 _LAYERS = {"rain": rain.RainLayer, "snow": snow.SnowLayer}  # kinds whose `layers` field holds dataclasses
-_PARAMS = {"rain": rain.RainParams, "haze": haze.HazeParams, "noise": noise.NoiseParams, "blur": blur.BlurParams,
-           "snow": snow.SnowParams, "lowlight": lowlight.LowLightParams, "jpeg": jpeg.JpegParams}
+_PARAMS: dict[str, type[DataclassInstance]] = {
+    "rain": rain.RainParams, "haze": haze.HazeParams, "noise": noise.NoiseParams, "blur": blur.BlurParams,
+    "snow": snow.SnowParams, "lowlight": lowlight.LowLightParams, "jpeg": jpeg.JpegParams}
 
 
 def parse_kind(spec: str) -> tuple[str, ...]:
@@ -98,7 +102,7 @@ def degrade(image: np.ndarray, spec: str, rng: np.random.Generator, severity: fl
 def params_to_dict(params: object) -> dict[str, Any]:
     """{"kind": ..., **dataclasses.asdict(params)}: JSON-ready (tuples become lists when dumped)."""
     for kind, cls in _PARAMS.items():
-        if type(params) is cls:
+        if isinstance(params, cls):  # as `apply` checks them
             return {"kind": kind, **dataclasses.asdict(params)}
     raise ValueError(f"not degradation parameters: {type(params).__name__}")
 

@@ -98,6 +98,14 @@ def _conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1)
 
 
+def _zeroed(conv: nn.Conv2d) -> nn.Conv2d:
+    """`conv` with its weight and bias set to zero: a residual branch it ends starts as the identity."""
+    nn.init.zeros_(conv.weight)
+    if conv.bias is not None:
+        nn.init.zeros_(conv.bias)
+    return conv
+
+
 class ContextEncoder(nn.Module):
     """Thumbnail (B, 2x3 [+1], S, S) -> context vector (B, width): global colour, contrast, degradation.
 
@@ -148,10 +156,7 @@ class FeatureIterationBlock(nn.Module):
             HybridAttentionBlock(width, context_width, negative_slope) for _ in range(blocks)
         )
         # One cheap 1x1 per pass lets each pass weigh the input differently.
-        self.reinject = nn.ModuleList(nn.Conv2d(width, width, 1) for _ in range(iterations))
-        for conv in self.reinject:
-            nn.init.zeros_(conv.weight)
-            nn.init.zeros_(conv.bias)
+        self.reinject = nn.ModuleList(_zeroed(nn.Conv2d(width, width, 1)) for _ in range(iterations))
 
     def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         features = x
@@ -200,9 +205,7 @@ class SimpleIR(nn.Module):
         self.detail = LocalDetailAttention(detail, slope)
         self.decoder = HybridAttentionBlock(detail, context, slope)
         self.detail_gate = nn.Conv2d(detail, channels * 16, 1)
-        self.exit = _conv3x3(detail + channels * 16, channels * 16)
-        nn.init.zeros_(self.exit.weight)
-        nn.init.zeros_(self.exit.bias)
+        self.exit = _zeroed(_conv3x3(detail + channels * 16, channels * 16))
 
     @property
     def descriptor(self) -> ModelDescriptor:

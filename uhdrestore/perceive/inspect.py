@@ -66,7 +66,7 @@ def _build(data: dict[str, Any]) -> tuple[PerceiverConfig, Perceiver]:
 
 
 def load_perceiver(spec: str = "default", *, revision: str | None = None, local_files_only: bool = False,
-                   cache_dir: str | Path | None = None, endpoint: str | None = None) -> LoadedModel:
+                   cache_dir: str | Path | None = None, endpoint: str | None = None) -> LoadedModel[Perceiver]:
     """The bundled perceiver ("default"), a perceiver folder, or a Hub id. Raises WeightsError."""
     source = resolve_model(spec, revision=revision, local_files_only=local_files_only, cache_dir=cache_dir,
                            endpoint=endpoint, bundled=bundled_weights_dir() / PERCEIVER_FOLDER)

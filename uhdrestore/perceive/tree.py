@@ -38,7 +38,7 @@ class ClusterNode:
 
     def walk(self) -> list[tuple[int, ClusterNode]]:
         """(depth, node) in depth-first order, root first."""
-        found = [(0, self)]
+        found: list[tuple[int, ClusterNode]] = [(0, self)]
         for child in self.children:
             found += [(depth + 1, node) for depth, node in child.walk()]
         return found
@@ -88,4 +88,4 @@ def dominant_kinds(probabilities: np.ndarray, members: Sequence[int], kinds: Seq
         return []
     shares = (probabilities[list(members)] >= threshold).mean(axis=0)
     order = np.argsort(-shares, kind="stable")[:top]
-    return [(kinds[i], float(shares[i])) for i in order if shares[i] > 0]
+    return [(kinds[int(i)], float(shares[i])) for i in order if shares[i] > 0]

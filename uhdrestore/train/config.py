@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # imported late: the CLI reads the defaults here without load
 
     from ..models import ModelConfig
 
+    SMOKE_MODEL: ModelConfig  # served by the module's __getattr__, built on first use
+
 __all__ = ["DataConfig", "LossConfig", "OptimConfig", "ReviewConfig", "SMOKE_MODEL", "StageConfig", "TrainConfig",
            "FLAT_FIELDS"]
 
@@ -31,7 +33,7 @@ Order = Literal["given", "auto", "perceived"]
 
 LOSS_KINDS = ("charbonnier", "psnr")  # the keys of train/losses.py's LOSSES
 # The smallest network worth training (--smoke, which must finish in well under a minute): ModelConfig(**SMOKE).
-SMOKE = dict(detail_width=8, body_width=16, body_blocks=1, body_iterations=1, context_width=8)
+SMOKE: dict[str, Any] = dict(detail_width=8, body_width=16, body_blocks=1, body_iterations=1, context_width=8)
 
 
 def _default_model() -> ModelConfig:

@@ -220,7 +220,8 @@ def build_trainer(config: TrainConfig, runtime: Runtime, dist: Distributed) -> T
     model = build_model(config.model)
     if config.init is not None:
         model.load_state_dict(initial_weights(config))
-    model = model.to(runtime.device, memory_format=torch.channels_last)
+    # Module.to takes memory_format (torch._C._nn._parse_to), but its typed overloads omit it
+    model = model.to(runtime.device, memory_format=torch.channels_last)  # pyright: ignore[reportCallIssue]
     ema = copy.deepcopy(model).requires_grad_(False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.optim.lr, betas=(0.9, 0.99),
                                   weight_decay=config.optim.weight_decay)
@@ -323,7 +324,9 @@ def train_step(run: Run, plan: BatchPlan, batch: tuple[torch.Tensor, torch.Tenso
     trainer.scaler.update()
     with torch.no_grad():  # EMA with a short warm-up, so early validation is meaningful
         decay = min(config.optim.ema_decay, (1 + state.step) / (10 + state.step))
-        torch._foreach_lerp_(list(trainer.ema.parameters()), list(trainer.model.parameters()), 1 - decay)
+        # One fused kernel over all parameters; private in name only (torch.optim's own foreach paths use it)
+        torch._foreach_lerp_(  # pyright: ignore[reportPrivateImportUsage]
+            list(trainer.ema.parameters()), list(trainer.model.parameters()), 1 - decay)
     state.step, state.stage_step = state.step + 1, stage_step + 1
     trainer.objectives.after_step(trainer.model, state.step)
     losses = run.dist.gather(per_sample.detach().double().cpu().numpy())

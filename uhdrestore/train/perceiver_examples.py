@@ -154,7 +154,7 @@ def draw_example(photos: list[np.ndarray], config: PerceiverConfig, seed: int, s
         image = harmless_change(image, rng)
     if rng.random() < JPEG_SHARE:
         image = degrade(image, "jpeg", rng, float(rng.uniform(0.0, JPEG_MAX_SEVERITY)))
-    if restored:
+    if restored and restorer is not None:
         image = restorer(image)
     return example_from_image(image, config, kinds=kinds, severity=severity, restored=restored)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 MISSING = "—"
 Scores = dict[str, float | None]
-Inputs = dict[str, tuple[float | None, float | None]]
+Inputs = Mapping[str, tuple[float | None, float | None]]
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def _matrix_lines(rows: Sequence[MatrixRow], tasks: Sequence[str], inputs: Input
 
 def matrix_table(
     rows: Sequence[MatrixRow], tasks: Sequence[str], *, title: str | None = None,
-    inputs: dict[str, tuple[float, float]] | None = None,
+    inputs: Inputs | None = None,
 ) -> Table:
     """A rich table: one row per stage, 'PSNR / SSIM' per task, and the average PSNR."""
     table = Table(title=escape(title) if title else None)

@@ -73,7 +73,8 @@ class Samples:
     def validation(self, stage: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, 3, V, V) degraded and clean validation crops of a stage, on the CPU."""
         pairs = [self.sources[stage].sample(index, VALIDATION) for index in range(self.data.val_size)]
-        return tuple(torch.from_numpy(np.stack(side)).permute(0, 3, 1, 2).contiguous() for side in zip(*pairs))
+        degraded, clean = (torch.from_numpy(np.stack(side)).permute(0, 3, 1, 2).contiguous() for side in zip(*pairs))
+        return degraded, clean
 
 
 def _nbytes(sample: Cached) -> int:

@@ -53,6 +53,9 @@ class FeatureSpace(nn.Module):
 
 
 class _VGG16(FeatureSpace):
+    mean: torch.Tensor  # buffers, declared for the type checker (Module.__getattr__ returns Tensor | Module)
+    std: torch.Tensor
+
     def __init__(self, name: str) -> None:
         super().__init__(name, LEVEL_WEIGHTS)
         self.features = nn.Sequential(*(  # indices match torchvision, so state-dict keys do too
@@ -89,6 +92,10 @@ def vgg16_features(state_dict: dict[str, torch.Tensor], *, source: str = "a stat
 
 
 class _FixedBank(FeatureSpace):
+    opponent: torch.Tensor  # buffers, declared as in _VGG16
+    kernels: torch.Tensor
+    rectify: torch.Tensor
+
     def __init__(self) -> None:
         super().__init__("fixed multi-scale filter bank", LEVEL_WEIGHTS)
         sqrt2, sqrt3, sqrt6 = math.sqrt(2), math.sqrt(3), math.sqrt(6)
