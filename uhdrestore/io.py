@@ -441,7 +441,7 @@ def _encode(path: str, pixels: np.ndarray, metadata: ImageMetadata, params: list
         if data is None:
             return False
         with open(path, "wb") as file:  # ENOSPC, EDQUOT, EFBIG... raise here, with their errno
-            file.write(memoryview(data))
+            file.write(data.tobytes())
         return True
     with _quiet_opencv():
         if metadata.chunks:
