@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,15 @@ def test_fix_writes_the_result_next_to_the_input(tmp_path, model_dir):
     restored = read_image(target)
     assert restored.rgb.shape == (96, 128, 3) and restored.rgb.dtype == np.uint8
     assert not np.array_equal(restored.rgb, read_image(source).rgb)  # the model did something
+
+
+def test_fix_with_a_lone_weights_file_matches_its_folder(tmp_path, model_dir):
+    source = write_photo(tmp_path / "photo.png")
+    lone = shutil.copy(model_dir / "model.safetensors", tmp_path / "mine.safetensors")  # no config.json here
+    assert invoke("fix", source, "--model", model_dir, "-o", tmp_path / "folder.png").exit_code == 0
+    result = invoke("fix", source, "--model", lone, "-o", tmp_path / "lone.png")
+    assert result.exit_code == 0, result.output
+    assert np.array_equal(read_image(tmp_path / "lone.png").rgb, read_image(tmp_path / "folder.png").rgb)
 
 
 def test_fix_keeps_16_bit_gray_and_alpha(tmp_path, model_dir):

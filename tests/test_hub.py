@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import save_file
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
 from tests.hub_server import FakeHub
-from uhdrestore import hub
+from uhdrestore import __version__, hub
 from uhdrestore.errors import OutputError, WeightsError
 from uhdrestore.hub import (
     MODEL_CARD,
@@ -132,10 +133,39 @@ def test_folder_missing_a_file_names_it(model_dir: Path, missing: str) -> None:
         resolve_model(str(model_dir))
 
 
-def test_safetensors_file_without_config_beside_it(model_dir: Path) -> None:
+def test_lone_safetensors_file_loads_from_its_metadata(model_dir: Path, tmp_path: Path) -> None:
+    in_folder = load_model(str(model_dir))
+    lone = tmp_path / "elsewhere" / "mine.safetensors"
+    lone.parent.mkdir()
+    (model_dir / MODEL_WEIGHTS).rename(lone)
+    with safe_open(lone, framework="pt") as handle:
+        assert handle.metadata()["uhdrestore.version"] == __version__
+    loaded = load_model(str(lone))
+    assert loaded.config == TINY and loaded.source.config_path is None
+    assert loaded.sha256 == in_folder.sha256
+    image = torch.rand(1, 3, 32, 32)
+    with torch.inference_mode():
+        assert torch.equal(loaded.module(image), in_folder.module(image))
+
+
+def test_file_metadata_wins_over_a_config_beside_it(model_dir: Path) -> None:
+    (model_dir / MODEL_CONFIG).write_text('{"arch": "simpleir", "width": 999}')  # another model's config
+    assert load_model(str(model_dir / MODEL_WEIGHTS)).config == TINY
+
+
+def test_safetensors_file_without_metadata_or_config_beside_it(model_dir: Path) -> None:
     (model_dir / MODEL_CONFIG).unlink()
-    with pytest.raises(WeightsError, match="no config.json beside"):
-        resolve_model(str(model_dir / MODEL_WEIGHTS))
+    bare = model_dir / "bare.safetensors"
+    save_file(load_file(model_dir / MODEL_WEIGHTS), bare)  # written by another tool: no config inside
+    with pytest.raises(WeightsError, match="no model config in its metadata and no config.json beside"):
+        resolve_model(str(bare))
+
+
+def test_bad_config_in_metadata_is_a_weights_error(model_dir: Path) -> None:
+    bare = model_dir / "bad.safetensors"
+    save_file(load_file(model_dir / MODEL_WEIGHTS), bare, metadata={"uhdrestore.config": "{not json"})
+    with pytest.raises(WeightsError, match="bad model config in the metadata of .*bad.safetensors"):
+        resolve_model(str(bare))
 
 
 def test_unknown_spec_is_a_weights_error(model_dir: Path) -> None:

@@ -1,6 +1,8 @@
 """Turn a model spec ("default", a folder, a .safetensors file or a Hub id) into a loaded network.
 
-A model is a folder with `config.json` (a `ModelConfig`) and `model.safetensors`. Loading
+A model is a folder with `config.json` (a `ModelConfig`) and `model.safetensors`; the weights
+file also carries the config and the writing version in its metadata, so that it loads alone
+when copied out of its folder (a file with no such metadata needs `config.json` beside it). Loading
 is strict: unknown config keys, missing or extra tensors, wrong shapes and NaN/inf are
 errors, and weights are read with safetensors only (no pickle). Hub models go through
 `hf_hub_download`, so the HF cache, `HF_ENDPOINT`, `HF_HUB_OFFLINE` and tokens behave as
@@ -26,7 +28,7 @@ from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 from safetensors.torch import save as save_tensors
 
@@ -44,6 +46,9 @@ __all__ = [
 MODEL_CONFIG = "config.json"
 MODEL_WEIGHTS = "model.safetensors"
 MODEL_CARD = "README.md"
+# Keys of the safetensors metadata (strings only) that make a weights file loadable on its own.
+METADATA_CONFIG = "uhdrestore.config"
+METADATA_VERSION = "uhdrestore.version"
 
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 LIBRARY_NAME = "uhdrestore"  # with __version__, in the user agent of every Hub request
@@ -66,7 +71,7 @@ class ModelSource:
 
     spec: str  # what the user passed: "default", a path, or "org/name"
     kind: Literal["bundled", "local", "hub"]
-    config_path: Path
+    config_path: Path | None  # None: the config is read from the weights file's metadata
     weights_path: Path
     revision: str | None  # resolved commit hash for Hub models, else None
 
@@ -159,13 +164,18 @@ def load_model_files(source: ModelSource, build: Builder[M] = build_restorer) ->
     Raises `WeightsError` for a bad config, a corrupt file, missing or unexpected tensors,
     shape or dtype mismatches, and NaN/inf values.
     """
-    data = _read_config(source.config_path)
+    path = source.weights_path
+    if source.config_path is None:
+        data, where = _embedded_config(path), f"in the metadata of {path}"
+        if data is None:
+            raise WeightsError(f"no model config in the metadata of {path}")
+    else:
+        data, where = _read_config(source.config_path), str(source.config_path)
     try:
         config, module = build(data)
         module = module.to(device="cpu", dtype=torch.float32)
     except (TypeError, ValueError) as exc:
-        raise WeightsError(f"bad model config {source.config_path}: {exc}") from exc
-    path = source.weights_path
+        raise WeightsError(f"bad model config {where}: {exc}") from exc
     try:
         tensors = load_file(path, device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
@@ -186,6 +196,8 @@ def save_model(
 ) -> Path:
     """Write model.safetensors, config.json (and README.md) into `folder`, each atomically.
 
+    The weights file carries the config and this version in its metadata as well, so it loads alone.
+
     Creates the folder and returns it. Raises `OutputError` if it cannot be written.
     """
     folder = Path(folder)
@@ -196,8 +208,9 @@ def save_model(
     # copy=True: tensors that share storage (tied or viewed weights) cannot be saved as they are.
     tensors = {name: tensor.detach().to("cpu", copy=True).contiguous()
                for name, tensor in module.state_dict().items()}
-    files = {MODEL_WEIGHTS: save_tensors(tensors, metadata={"format": "pt"}),
-             MODEL_CONFIG: (json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n").encode("utf-8")}
+    config_json = json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n"
+    metadata = {"format": "pt", METADATA_CONFIG: config_json, METADATA_VERSION: __version__}
+    files = {MODEL_WEIGHTS: save_tensors(tensors, metadata=metadata), MODEL_CONFIG: config_json.encode("utf-8")}
     if model_card is not None:
         files[MODEL_CARD] = model_card.encode("utf-8")
     for name, data in files.items():
@@ -277,12 +290,16 @@ def _local_source(spec: str, path: Path) -> ModelSource:
             if not required.is_file():
                 raise WeightsError(f"model folder {path} has no {required.name}")
     elif path.suffix == ".safetensors":
+        # The file's own metadata first: a config.json beside it may belong to another file of the folder.
+        if _embedded_config(path) is not None:
+            return ModelSource(spec, "local", None, path, None)
         config, weights = path.parent / MODEL_CONFIG, path
         if not config.is_file():
-            raise WeightsError(f"no {MODEL_CONFIG} beside the weights file {path}")
+            raise WeightsError(f"the weights file {path} has no model config in its metadata and no "
+                               f"{MODEL_CONFIG} beside it")
     else:
         raise WeightsError(f"not a model: {path} (expected a folder with {MODEL_CONFIG} and "
-                           f"{MODEL_WEIGHTS}, or a .safetensors file with {MODEL_CONFIG} beside it)")
+                           f"{MODEL_WEIGHTS}, or a .safetensors file)")
     return ModelSource(spec, "local", config, weights, None)
 
 
@@ -424,6 +441,24 @@ def _first_line(exc: BaseException) -> str:
         return f"{text} ({server_message})" if server_message else text
     text = " ".join(str(exc).split("\n\n", 1)[0].split()) or type(exc).__name__
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _embedded_config(path: Path) -> dict[str, Any] | None:
+    """The model config save_model wrote into a weights file's metadata, or None if it has none."""
+    try:
+        with safe_open(path, framework="pt") as handle:
+            text = (handle.metadata() or {}).get(METADATA_CONFIG)
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise WeightsError(f"corrupt weights file {path}: {exc}") from exc
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise WeightsError(f"bad model config in the metadata of {path}: not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise WeightsError(f"bad model config in the metadata of {path}: expected a JSON object")
+    return data
 
 
 def _read_config(path: Path) -> dict[str, Any]:

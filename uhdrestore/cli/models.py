@@ -61,10 +61,10 @@ def pull(
         commit = loaded.source.revision
         if json_output:
             print_json({"command": "models pull", "repo_id": repo_id, "revision": commit,
-                        "location": str(loaded.source.config_path.parent), "sha256": loaded.sha256,
+                        "location": str(loaded.source.weights_path.parent), "sha256": loaded.sha256,
                         "parameters": loaded.parameters})
             return
         console.print(f"pulled {repo_id} at {commit} ({loaded.parameters:,} parameters); offline use: "
                       f"uhdrestore fix PHOTO --model {repo_id} --revision {commit} --offline",
                       highlight=False, soft_wrap=True)
-        typer.echo(str(loaded.source.config_path.parent))
+        typer.echo(str(loaded.source.weights_path.parent))
