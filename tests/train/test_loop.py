@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from uhdrestore.cli import app
 from uhdrestore.runtime import resolve_runtime
 from uhdrestore.train.config import SMOKE_MODEL, StageConfig, TrainConfig
 from uhdrestore.train.dist import Distributed
+from uhdrestore.train import loop
 from uhdrestore.train.loop import _Stopped, train
 from uhdrestore.train.shared import ResumeMismatchError
 
@@ -78,6 +80,18 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path, clean):
     again = load_file(resumed.output_dir / "model.safetensors")
     assert all(torch.equal(straight[name], again[name]) for name in straight)
     assert json.loads((tmp_path / "straight" / "matrix.json").read_text())["rows"] == resumed.matrix["rows"]
+
+
+def test_batches_made_inline_or_in_a_thread_train_the_same_weights(tmp_path, clean, monkeypatch):
+    config = small_config()
+    weights = {}
+    for cores, name in ((1, "inline"), (64, "threaded")):  # all cores busy with torch's threads, or one free
+        monkeypatch.setattr(loop, "_usable_cores", lambda cores=cores: cores)
+        prefetcher = loop.batch_prefetcher(resolve_runtime("cpu"))
+        assert isinstance(prefetcher, ThreadPoolExecutor) == (name == "threaded")
+        prefetcher.__exit__(None, None, None)
+        weights[name] = load_file(run(config, clean, tmp_path / name).output_dir / "model.safetensors")
+    assert all(torch.equal(weights["inline"][key], weights["threaded"][key]) for key in weights["inline"])
 
 
 def test_resume_with_other_settings_is_refused(tmp_path, clean):

@@ -24,8 +24,9 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,7 +179,7 @@ def train(config: TrainConfig, *, clean_dir: Path | Sequence[Path] | None, run_d
     run = Run(config, runtime, dist, run_dir, data, trainer, schedule, state,
               MetricsLog(run_dir / "metrics.jsonl", dist.is_main, state.step if resume else None), emit,
               started=time.perf_counter() - state.seconds)
-    with ThreadPoolExecutor(1, thread_name_prefix="batches") as prefetch:
+    with batch_prefetcher(runtime) as prefetch:
         while state.stage < len(data.stages):
             run_stage(run, prefetch, stop_after)
     matrix, rows = export_run(config, run_dir=run_dir, output_dir=output_dir, ema=trainer.ema, rows=state.rows,
@@ -213,6 +214,43 @@ def prepare_data(config: TrainConfig, clean_dir: Path | Sequence[Path] | None, r
     return PreparedData(stages=stages, tasks=[stage.name for stage in stages], sources=sources,
                         samples=Samples(data, config.model, sources, runtime.device, cache_bytes),
                         validation=validation, inputs=inputs, photos=photos)
+
+
+class _InlineExecutor:
+    """An executor that runs each job at once, in the calling thread (the prefetcher's stand-in)."""
+
+    def __enter__(self) -> _InlineExecutor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def submit(self, job: Callable[..., Any], *args: Any) -> Future:
+        future: Future = Future()
+        future.set_result(job(*args))
+        return future
+
+
+def batch_prefetcher(runtime: Runtime) -> ThreadPoolExecutor | _InlineExecutor:
+    """Where the next batch is made: in a background thread while this one trains, when a core is free
+    for it (a GPU run, or torch using fewer threads than the CPU has cores); else inline, in turn.
+
+    On a CPU whose every core runs torch's threads, a second thread's synthesis and tensor copies
+    start a second OpenMP team and each team spins waiting for the other: measured on 2 cores and
+    2 threads, the loop ran at 48% of the network-only rate threaded and at about 90% inline
+    (benchmarks/train_speed.py). The batches are the same either way: a plan is a pure function
+    of (stage, step).
+    """
+    if runtime.device.type == "cpu" and torch.get_num_threads() >= _usable_cores():
+        return _InlineExecutor()
+    return ThreadPoolExecutor(1, thread_name_prefix="batches")
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def build_trainer(config: TrainConfig, runtime: Runtime, dist: Distributed) -> Trainer:
@@ -271,7 +309,7 @@ def resume_run(config: TrainConfig, path: Path, trainer: Trainer, schedule: Revi
                     step=saved["step"], seconds=saved["seconds"], rows=saved["rows"])
 
 
-def run_stage(run: Run, prefetch: ThreadPoolExecutor, stop_after: int | None) -> None:
+def run_stage(run: Run, prefetch: ThreadPoolExecutor | _InlineExecutor, stop_after: int | None) -> None:
     """Train the current stage from its current step to its end, then close it."""
     config, state, stage = run.config, run.state, run.state.stage
     steps = config.optim.steps_per_stage
