@@ -8,7 +8,8 @@ Photos: the validation list (benchmarks/validation.py: 98 photos never trained o
 content group); --limit N takes the first N of each group. Each photo is seen whole (long side
 at most 1024 px, as the perceiver sees whole photos) and as --crops seeded 512-px crops (a photo
 with a short side under 512 px is its own crop). Every photo is judged exactly as `inspect`
-judges it (`perceive`: a kind is detected at probability 0.5, clean exactly when none is).
+judges it (`perceive`: a kind is detected at its threshold in the perceiver's config, 0.5 unless
+calibrated; clean exactly when none is).
 
 - ours: each image degraded by `uhdrestore.degrade.degrade`, every kind at 0.3, 0.5 and 0.8
   and rain+haze, lowlight+noise at 0.5; per-kind precision / recall / F1, the clean images
@@ -55,7 +56,7 @@ from validation import GROUPS, VALIDATION_LIST, VALIDATION_PHOTOS, label, load_p
 
 from uhdrestore.degrade import degrade
 from uhdrestore.io import Image, write_image
-from uhdrestore.perceive.inspect import DETECTION_THRESHOLD, load_perceiver, perceive
+from uhdrestore.perceive.inspect import load_perceiver, perceive
 from uhdrestore.perceive.model import PERCEIVED_KINDS
 from uhdrestore.train.perceiver_scores import confusion, f1_score
 
@@ -114,8 +115,7 @@ def collect(model, samples: list, log) -> list[dict]:
 def kind_table(records: list[dict], title: str) -> dict:
     """Per-kind precision, recall, F1 over one set plus the clean images; printed, returned."""
     truth = np.array([[kind in r["kinds"] for kind in PERCEIVED_KINDS] for r in records])
-    called = np.array([[r["probabilities"][kind] >= DETECTION_THRESHOLD for kind in PERCEIVED_KINDS]
-                       for r in records])
+    called = np.array([[kind in r["detected"] for kind in PERCEIVED_KINDS] for r in records])
     print(f"\n{title}\n{'kind':<10}{'precision':>10}{'recall':>8}{'F1':>7}{'images':>8}")
     out = {}
     for i, kind in enumerate(PERCEIVED_KINDS):
@@ -284,7 +284,8 @@ def main() -> None:
     threads = os.environ.get("OMP_NUM_THREADS")
     print(f"# command: {f'OMP_NUM_THREADS={threads} ' if threads else ''}python benchmarks/perceiver.py "
           f"{shlex.join(sys.argv[1:])}")
-    print(f"# machine: {machine()}; perceiver: {args.perceiver}")
+    print(f"# machine: {machine()}; perceiver: {args.perceiver}; detection thresholds: "
+          f"{', '.join(f'{kind} {t:.2f}' for kind, t in model.config.thresholds.items())}")
     print(f"# {len(entries)} photos of {args.photos_list.name}, {len(samples)} images: whole (long side <= "
           f"{WHOLE_SIDE}) and {args.crops} crop(s) of {CROP_SIZE} px each (photos under {CROP_SIZE} px on the "
           f"short side: whole only, counted in both); {len(records)} images judged in all")

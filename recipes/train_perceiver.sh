@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Re-trains the bundled degradation perceiver (weights/perceiver/, version 4, issue 20) on the varied
+# Re-trains the bundled degradation perceiver (weights/perceiver/, version 5, issue 20) on the varied
 # photos of ../shared/data/photos plus the twelve nature photos, with the validation list of the
 # default model (benchmarks/validation_photos.tsv) held out, and the bundled restorer's outputs as the
 # "medium" (imperfectly restored) examples. benchmarks/foreign.py's recipes are never trained on.
+# 10% of the training photos are kept aside to calibrate the per-kind detection thresholds on (3% of
+# their clean examples flagged at most: --calibration-share, --clean-false-alarms).
 # About an hour on 2 CPU cores (generating the examples is about a third of it).
 # Run from the repository root with shared/ beside it, after `make install`:
 #     bash recipes/train_perceiver.sh [RUN_DIR]        # RUN_DIR defaults to runs/perceiver

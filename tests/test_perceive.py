@@ -222,3 +222,51 @@ def test_tier_detected_kinds_and_the_clean_flag_agree_by_construction():
                       [0.6, 0.3, 0.1]])
     tiers = [TIERS[index] for index in decide_tiers(kinds, heads)]
     assert tiers == ["medium", "high", "high"]
+
+
+def test_per_kind_thresholds_decide_what_is_detected_and_what_is_clean():
+    from uhdrestore.perceive.inspect import decide_tiers, detect
+    rain, haze = PERCEIVED_KINDS.index("rain"), PERCEIVED_KINDS.index("haze")
+    kinds = np.full((2, len(PERCEIVED_KINDS)), 0.1)
+    kinds[0, haze] = 0.7  # below haze's calibrated 0.8: clean
+    kinds[1, rain] = 0.4  # above rain's calibrated 0.35: rain
+    thresholds = [0.5] * len(PERCEIVED_KINDS)
+    thresholds[haze], thresholds[rain] = 0.8, 0.35
+    assert detect(kinds, thresholds).tolist() == [[False] * 6, [kind == "rain" for kind in PERCEIVED_KINDS]]
+    heads = np.array([[0.1, 0.8, 0.1], [0.1, 0.8, 0.1]])
+    assert [TIERS[i] for i in decide_tiers(kinds, heads, thresholds)] == ["high", "medium"]
+    assert [TIERS[i] for i in decide_tiers(kinds, heads)] == ["medium", "high"]  # 0.5 for every kind
+
+
+def test_a_perceivers_thresholds_travel_in_its_config_and_old_configs_read_one_half(tmp_path):
+    import json
+    calibrated = PerceiverConfig(detection_thresholds=(0.6, 0.8, 0.5, 0.55, 0.7, 0.9))
+    folder = save_model(Perceiver(calibrated), calibrated, tmp_path / "p")
+    loaded = load_perceiver(str(folder)).module
+    assert loaded.config.detection_thresholds == calibrated.detection_thresholds
+    rgb = np.rint(synthetic_photo(120, 90) * 255).astype(np.uint8)
+    assert perceive(loaded, Image(rgb=rgb, alpha=None)).thresholds["lowlight"] == 0.9
+    old = {key: value for key, value in CONFIG.to_dict().items() if key != "detection_thresholds"}
+    assert PerceiverConfig.from_dict(json.loads(json.dumps(old))).detection_thresholds == (0.5,) * 6
+    with pytest.raises(ValueError, match="one per kind"):
+        PerceiverConfig(detection_thresholds=(0.5, 0.5))
+    with pytest.raises(ValueError, match="one per kind"):
+        PerceiverConfig(detection_thresholds=(0.5, 0.5, 0.5, 0.5, 0.5, 1.0))
+
+
+def test_train_perceiver_calibrates_thresholds_on_photos_it_did_not_train_on(tmp_path):
+    import json
+
+    from tests.train.test_data import write_photos
+    from uhdrestore.train.perceiver import PerceiverTraining, train_perceiver
+
+    clean = write_photos(tmp_path / "clean", count=8, size=(96, 128))
+    settings = PerceiverTraining(examples=16, validation_examples=4, scenes=0, steps=2, batch_size=4, restorer=None,
+                                 calibration_share=0.3, calibration_examples=12)
+    run = tmp_path / "run"
+    train_perceiver(settings, clean_dir=clean, run_dir=run, output_dir=run / "model", config=CONFIG)
+    record = json.loads((run / "validation.json").read_text())["calibration"]
+    saved = json.loads((run / "model" / "config.json").read_text())["detection_thresholds"]
+    assert saved == record["thresholds"] and len(saved) == len(PERCEIVED_KINDS) and record["examples"] <= 12
+    assert "calibrated on" in (run / "model" / "README.md").read_text()
+    assert (run / "examples-calibration.safetensors").is_file()

@@ -109,3 +109,12 @@ def test_bad_params_are_rejected_with_their_value():
         lowlight(contrast=0.05)
     with pytest.raises(ValueError, match="'night'"):
         sample(np.random.default_rng(0), 0.5, style="night")
+
+
+def test_dim_lowlight_is_the_mild_end_and_is_never_drawn_unless_asked_for():
+    mild, heavy = (sample(np.random.default_rng(0), severity, style="dim") for severity in (0.0, 1.0))
+    assert 0.8 <= mild.exposure <= 0.9 and 1.0 <= mild.gamma <= 1.25  # a photo a little too dark
+    assert 0.5 <= heavy.exposure <= 0.6 and 1.5 <= heavy.gamma <= 1.7  # about x -> 0.6 x^1.5
+    assert 0.35 * PHOTO.mean() < apply(PHOTO, heavy).mean() < apply(PHOTO, mild).mean() < PHOTO.mean()
+    drawn = [sample(np.random.default_rng(seed), 0.5) for seed in range(40)]
+    assert all(params.exposure < 0.8 and (params.contrast < 1 or params.exposure <= 0.5) for params in drawn)

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from ..train.perceiver import PerceiverTraining
 from .common import JsonOpt, QuietOpt, errors, print_json, stderr_console
 
 
@@ -42,6 +43,14 @@ def train_perceiver(
     restorer: Annotated[str, typer.Option(
         help="Model whose outputs are the 'medium quality' (imperfectly restored) examples: 'default', a model "
              "folder, or 'none'.")] = "default",
+    calibration_share: Annotated[float, typer.Option(
+        min=0.0, max=0.9, help="Share of the training photos kept aside to calibrate each kind's detection "
+                               "threshold on (0: every threshold 0.5).")] = PerceiverTraining.calibration_share,
+    calibration_examples: Annotated[int, typer.Option(
+        min=1, help="Examples generated from the calibration photos.")] = PerceiverTraining.calibration_examples,
+    clean_false_alarms: Annotated[float, typer.Option(
+        min=0.0, max=0.5, help="Calibration's target: the share of clean calibration examples that may be "
+                               "flagged as degraded.")] = PerceiverTraining.clean_false_alarms,
     seed: Annotated[int, typer.Option()] = 0,
     run_dir: Annotated[Path, typer.Option(help="Where the checkpoint and validation.json go.")
                        ] = Path("runs/perceiver"),
@@ -58,7 +67,6 @@ def train_perceiver(
     """Train the degradation perceiver on clean photos degraded by uhdrestore's generators; prints its
     validation scores (per-kind F1, clean-vs-degraded accuracy) on the held-out photos."""
     from ..train.data import read_holdout_list
-    from ..train.perceiver import PerceiverTraining
     from ..train.perceiver import train_perceiver as run
     from ..train.shared import check_run_dir, command_line
 
@@ -71,7 +79,8 @@ def train_perceiver(
                 examples=examples, validation_examples=validation_examples, scenes=scenes, scene_grass=scene_grass,
                 steps=steps, batch_size=batch_size, learning_rate=lr, seed=seed,
                 holdout=tuple(dict.fromkeys(named + listed)), jpeg_downscale=jpeg_downscale,
-                restorer=None if restorer == "none" else restorer)
+                restorer=None if restorer == "none" else restorer, calibration_share=calibration_share,
+                calibration_examples=calibration_examples, clean_false_alarms=clean_false_alarms)
         except ValueError as error:
             raise typer.BadParameter(str(error)) from None
         check_run_dir(run_dir, resume=resume, overwrite=overwrite)

@@ -19,8 +19,8 @@ from ._common import check_image, check_range, check_severity, finish, lerp
 
 __all__ = ["LowLightParams", "STYLES", "darken", "apply", "sample"]
 
-STYLES = ("dark", "dull")  # the looks `sample` draws, with probabilities _STYLE_SHARES
-_STYLE_SHARES = (0.5, 0.5)
+STYLES = ("dark", "dull", "dim")  # the looks `sample` makes; it draws the first two (_STYLE_SHARES) unless told
+_DRAWN_STYLES, _STYLE_SHARES = ("dark", "dull"), (0.5, 0.5)
 _PIVOT = 0.5  # mid grey, the level `contrast` pulls the tone curve towards
 
 
@@ -76,10 +76,12 @@ def sample(rng: np.random.Generator, severity: float, *, style: str | None = Non
     `style` None draws it, half and half: "dark" (exposure about 0.5 at severity 0 down to
     0.05 at 1, gamma 1 to 1.3-2.2, full contrast) or "dull" (exposure about 0.7 down to 0.3,
     gamma about 1.4 up to 1.8, contrast 0.8 down to 0.5: a flat, washed-out, somewhat dark photo).
+    "dim", only when asked for (the perceiver's examples), is the mild end a user still calls too
+    dark: exposure about 0.85 down to 0.55, gamma 1.15 up to 1.6, contrast 1 down to 0.8.
     """
     severity = check_severity(severity)
     if style is None:
-        style = STYLES[int(rng.choice(len(STYLES), p=_STYLE_SHARES))]
+        style = _DRAWN_STYLES[int(rng.choice(len(_DRAWN_STYLES), p=_STYLE_SHARES))]
     if style == "dark":
         exposure = math.exp(lerp(severity, math.log(0.5), math.log(0.05))) * rng.uniform(0.8, 1.25)
         exposure = float(np.clip(exposure, 0.05, 0.5))
@@ -89,6 +91,10 @@ def sample(rng: np.random.Generator, severity: float, *, style: str | None = Non
         exposure = float(np.clip(lerp(severity, 0.7, 0.3) * rng.uniform(0.85, 1.15), 0.2, 0.8))
         gamma = lerp(severity, 1.4, 1.8) * rng.uniform(0.9, 1.1)
         contrast = float(np.clip(lerp(severity, 0.8, 0.5) * rng.uniform(0.9, 1.1), 0.3, 0.9))
+    elif style == "dim":
+        exposure = float(np.clip(lerp(severity, 0.85, 0.55) * rng.uniform(0.95, 1.05), 0.5, 0.9))
+        gamma = max(1.0, lerp(severity, 1.15, 1.6) * rng.uniform(0.95, 1.05))
+        contrast = float(np.clip(lerp(severity, 1.0, 0.8) * rng.uniform(0.95, 1.05), 0.75, 1.0))
     else:
         raise ValueError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
     cast = (1.0, 1.0, 1.0)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,22 +14,31 @@ from ..hub import LoadedModel, bundled_weights_dir, load_model_files, resolve_mo
 from ..io import Image, to_float
 from .model import PERCEIVED_KINDS, TIERS, Perceiver, PerceiverConfig
 
-__all__ = ["DETECTION_THRESHOLD", "PERCEIVER_FOLDER", "Perception", "clean_perception", "decide_tiers",
+__all__ = ["DETECTION_THRESHOLD", "PERCEIVER_FOLDER", "Perception", "clean_perception", "decide_tiers", "detect",
            "load_perceiver", "perceive"]
 
 PERCEIVER_FOLDER = "perceiver"  # inside the bundled weights folder
-DETECTION_THRESHOLD = 0.5  # a kind counts as present at this probability
+DETECTION_THRESHOLD = 0.5  # a kind counts as present at this probability, unless the perceiver's config says
+# otherwise (PerceiverConfig.detection_thresholds, one per kind, calibrated when it was trained)
 HIGH = TIERS.index("high")
 
 
-def decide_tiers(kind_probabilities: np.ndarray, tier_probabilities: np.ndarray) -> np.ndarray:
+def detect(kind_probabilities: np.ndarray, thresholds: Sequence[float] | None = None) -> np.ndarray:
+    """(N, kinds) probabilities -> (N, kinds) booleans: each kind at or above its threshold
+    (`thresholds` in PERCEIVED_KINDS order; None: DETECTION_THRESHOLD for every kind)."""
+    limits = np.full(len(PERCEIVED_KINDS), DETECTION_THRESHOLD) if thresholds is None else np.asarray(thresholds)
+    return np.asarray(kind_probabilities) >= limits
+
+
+def decide_tiers(kind_probabilities: np.ndarray, tier_probabilities: np.ndarray,
+                 thresholds: Sequence[float] | None = None) -> np.ndarray:
     """(N, kinds), (N, 3) -> (N,) tier indices that agree with the detected kinds by construction.
 
-    A photo is "high" (clean) exactly when no kind reaches DETECTION_THRESHOLD; otherwise its
+    A photo is "high" (clean) exactly when no kind reaches its threshold (`detect`); otherwise its
     tier is the likelier of "low" and "medium" by the tier head. So `inspect` can never print
     "high (clean)" beside a detected kind, nor "medium" with nothing detected.
     """
-    degraded = (np.asarray(kind_probabilities) >= DETECTION_THRESHOLD).any(axis=1)
+    degraded = detect(kind_probabilities, thresholds).any(axis=1)
     masked = np.array(tier_probabilities, dtype=np.float64, copy=True)
     masked[:, HIGH] = -1.0
     return np.where(degraded, masked.argmax(axis=1), HIGH)
@@ -43,11 +53,12 @@ class Perception:
     tier: str  # "high" exactly when nothing is detected, else "low" or "medium" (decide_tiers)
     tier_probabilities: dict[str, float]  # the tier head alone, before decide_tiers
     embedding: np.ndarray  # the degradation embedding (L2-normalised)
+    thresholds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PERCEIVED_KINDS, DETECTION_THRESHOLD))
 
     @property
     def detected(self) -> list[str]:
-        """Kinds at or above the detection threshold, most likely first."""
-        found = [kind for kind, p in self.kind_probabilities.items() if p >= DETECTION_THRESHOLD]
+        """Kinds at or above their detection threshold, most likely first."""
+        found = [kind for kind, p in self.kind_probabilities.items() if p >= self.thresholds[kind]]
         return sorted(found, key=lambda kind: -self.kind_probabilities[kind])
 
     @property
@@ -83,10 +94,10 @@ def perceive(model: Perceiver, image: Image) -> Perception:
     out = model.perceive(tensor)
     kinds = out.kind_probabilities[0].tolist()
     tiers = out.tier_probabilities[0].tolist()
-    tier = int(decide_tiers(np.array([kinds]), np.array([tiers]))[0])
+    tier = int(decide_tiers(np.array([kinds]), np.array([tiers]), model.config.detection_thresholds)[0])
     return Perception(kind_probabilities=dict(zip(PERCEIVED_KINDS, kinds)), severity=float(out.severity[0]),
                       tier=TIERS[tier], tier_probabilities=dict(zip(TIERS, tiers)),
-                      embedding=out.embedding[0].numpy())
+                      embedding=out.embedding[0].numpy(), thresholds=model.config.thresholds)
 
 
 def clean_perception(model: Perceiver, image: Image) -> Perception | None:

@@ -41,8 +41,16 @@ class PerceiverConfig:
     width: int = 16  # channels of the first layer; deeper layers use 2x and 4x
     embedding: int = 64  # size of the degradation embedding
     negative_slope: float = 0.1
+    # Probability at which each kind (PERCEIVED_KINDS order) counts as present: set by training's
+    # calibration (a target share of clean photos flagged); configs written before it read 0.5.
+    detection_thresholds: tuple[float, ...] = (0.5,) * len(PERCEIVED_KINDS)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "detection_thresholds", tuple(float(t) for t in self.detection_thresholds))
+        if len(self.detection_thresholds) != len(PERCEIVED_KINDS) or \
+                not all(0 < t < 1 for t in self.detection_thresholds):
+            raise ValueError(f"detection_thresholds must be {len(PERCEIVED_KINDS)} probabilities in (0, 1), one per "
+                             f"kind ({', '.join(PERCEIVED_KINDS)}). Got {list(self.detection_thresholds)!r}")
         if self.arch != "perceiver":
             raise ValueError(f"not a perceiver config (arch {self.arch!r}); expected arch 'perceiver'")
         for name in ("view_size", "crop_size", "crop_rows", "crop_cols", "width", "embedding"):
@@ -53,7 +61,12 @@ class PerceiverConfig:
             raise ValueError("view_size must be at least 32 and crop_size at least 16")
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "detection_thresholds": list(self.detection_thresholds)}
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Each kind's detection threshold, by name."""
+        return dict(zip(PERCEIVED_KINDS, self.detection_thresholds))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PerceiverConfig:

@@ -10,6 +10,7 @@ exactly as an uninterrupted one would.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -27,15 +28,16 @@ from safetensors.torch import save_file
 from ..atomic import atomic_path
 from ..cards import front_matter, licence_section, perceiver_card_data
 from ..hub import save_model
-from ..perceive.model import Perceiver, PerceiverConfig
+from ..perceive.model import TIERS, Perceiver, PerceiverConfig
 from ..pipeline import Restorer
 from ..restore import TileConfig
 from .checkpoint import load_checkpoint, optimizer_from_tensors, optimizer_to_tensors, pack, save_checkpoint, unpack
 from .data import CleanPhotos
 from .perceiver_examples import ExampleSet, draw_example, stack_examples
-from .perceiver_scores import Scores, score_examples
+from .perceiver_calibration import Calibration, calibrate_thresholds
+from .perceiver_scores import Scores, predict, score_examples
 from .scenes import scenes as procedural_scenes
-from .shared import CHECKPOINT_NAME, TRAIN, VALIDATION, ResumeMismatchError, make_run_dir, warmup_cosine
+from .shared import CALIBRATION, CHECKPOINT_NAME, TRAIN, VALIDATION, ResumeMismatchError, make_run_dir, warmup_cosine
 
 __all__ = ["PerceiverTraining", "perceiver_loss", "train_perceiver"]
 
@@ -45,7 +47,7 @@ SEVERITY_WEIGHT = 2.0  # severity errors are ~0.1 while the cross-entropies are 
 WARMUP_STEPS = 100
 FLOOR_RATIO = 0.02  # the cosine ends at 2% of the peak learning rate
 LOG_EVERY = 100  # steps between loss lines
-EXAMPLES_VERSION = 4  # bump when samples.py changes what an example looks like: cached examples are redone
+EXAMPLES_VERSION = 5  # bump when samples.py changes what an example looks like: cached examples are redone
 EXAMPLE_FIELDS = ("view", "crops", "kinds", "kinds_known", "severity", "tier")
 
 
@@ -65,6 +67,9 @@ class PerceiverTraining:
     jpeg_downscale: float = 1.0  # JPEG photos shrunk by this on load (CleanPhotos)
     restorer: str | None = "default"  # model whose outputs are the "medium" tier; None: no restored examples
     checkpoint_every: int = 500
+    calibration_share: float = 0.1  # training photos kept aside to calibrate the detection thresholds on; 0: none
+    calibration_examples: int = 1000
+    clean_false_alarms: float = 0.03  # calibration's target: share of clean examples flagged
 
     def __post_init__(self) -> None:
         for name in ("examples", "validation_examples", "steps", "batch_size", "checkpoint_every"):
@@ -74,6 +79,11 @@ class PerceiverTraining:
             raise ValueError(f"scenes must be 0 or more. Got {self.scenes}")
         if not 0 <= self.scene_grass <= 1:
             raise ValueError(f"scene grass must be in [0, 1]. Got {self.scene_grass}")
+        if not 0 <= self.calibration_share < 1 or not 0 <= self.clean_false_alarms < 1:
+            raise ValueError("calibration share and clean false alarms must be in [0, 1). "
+                             f"Got {self.calibration_share}, {self.clean_false_alarms}")
+        if self.calibration_examples < 1:
+            raise ValueError(f"calibration_examples must be at least 1. Got {self.calibration_examples}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be positive. Got {self.learning_rate}")
 
@@ -160,7 +170,9 @@ def train_perceiver(settings: PerceiverTraining, *, clean_dir: Path | Sequence[P
     photos = CleanPhotos(clean_dir, holdout=settings.holdout, seed=settings.seed,
                          jpeg_downscale=settings.jpeg_downscale)
     log.info("clean photos: %s", photos.describe())
-    train_set, val_set = _examples(settings, config, photos, run_dir)
+    train_photos, calibration_photos = _calibration_split(photos, settings)
+    restorer = _restorer(settings.restorer)
+    train_set, val_set = _examples(settings, config, photos, train_photos, run_dir, restorer)
     model = Perceiver(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
     start = _resume(run_dir, settings, model, optimizer) if resume else 0
@@ -188,23 +200,71 @@ def train_perceiver(settings: PerceiverTraining, *, clean_dir: Path | Sequence[P
         if stop_after is not None and step + 1 >= stop_after:
             raise _Stopped(step + 1)
     model.eval()
+    calibration = None
+    if calibration_photos[0]:
+        calibration = _calibrate(model, settings, config, calibration_photos, run_dir, restorer)
+        config = dataclasses.replace(config, detection_thresholds=calibration.thresholds)
+        model.config = config
+        log.info("%s", calibration.describe())
     scores = score_examples(model, val_set)
-    (run_dir / "validation.json").write_text(json.dumps(scores.to_dict(), indent=2) + "\n")
-    save_model(model, config, output_dir, model_card=_model_card(settings, photos, scores, command))
+    record = {**scores.to_dict(), **({"calibration": asdict(calibration)} if calibration else {})}
+    (run_dir / "validation.json").write_text(json.dumps(record, indent=2) + "\n")
+    save_model(model, config, output_dir, model_card=_model_card(settings, photos, scores, calibration, command))
     return scores
 
 
-def _examples(settings: PerceiverTraining, config: PerceiverConfig, photos: CleanPhotos, run_dir: Path
-              ) -> tuple[ExampleSet, ExampleSet]:
+def _calibration_split(photos: CleanPhotos, settings: PerceiverTraining
+                       ) -> tuple[tuple[list[str], list[np.ndarray]], tuple[list[str], list[np.ndarray]]]:
+    """(names, photos) to train on and to calibrate on: a seeded calibration_share of the training photos.
+
+    None are kept aside when that would leave no photo on either side (thresholds stay 0.5).
+    """
+    count = round(settings.calibration_share * len(photos.train))
+    if count == 0 or count >= len(photos.train):
+        if settings.calibration_share:
+            log.warning("too few training photos to keep %.0f%% for calibration: thresholds stay 0.5",
+                        100 * settings.calibration_share)
+        return (photos.train_names, photos.train), ([], [])
+    aside = set(np.random.default_rng([settings.seed, 7]).permutation(len(photos.train))[:count].tolist())
+
+    def pick(indices: list[int]) -> tuple[list[str], list[np.ndarray]]:
+        return [photos.train_names[i] for i in indices], [photos.train[i] for i in indices]
+    return pick([i for i in range(len(photos.train)) if i not in aside]), pick(sorted(aside))
+
+
+def _calibrate(model: Perceiver, settings: PerceiverTraining, config: PerceiverConfig,
+               photos: tuple[list[str], list[np.ndarray]], run_dir: Path,
+               restorer: Callable[[np.ndarray], np.ndarray] | None) -> Calibration:
+    """Thresholds from the model's reading of examples of the calibration photos (cached in run_dir)."""
+    names, images = photos
+    examples = _cached_examples(
+        run_dir / "examples-calibration.safetensors",
+        {**_example_key(settings, config), "photos": names, "count": settings.calibration_examples},
+        lambda: generate(images, config, count=settings.calibration_examples, seed=settings.seed, split=CALIBRATION,
+                         restorer=restorer))
+    known = examples.kinds_known.numpy()
+    predictions = predict(model, examples)
+    return calibrate_thresholds(predictions.kind_probabilities[known], examples.kinds.numpy()[known] > 0.5,
+                                examples.tier.numpy()[known] == TIERS.index("high"),
+                                target=settings.clean_false_alarms)
+
+
+def _example_key(settings: PerceiverTraining, config: PerceiverConfig) -> dict[str, Any]:
+    """The settings every cached example set depends on."""
+    return {"seed": settings.seed, "restorer": settings.restorer, "view": config.view_size, "crop": config.crop_size,
+            "grid": [config.crop_rows, config.crop_cols], "version": EXAMPLES_VERSION}
+
+
+def _examples(settings: PerceiverTraining, config: PerceiverConfig, photos: CleanPhotos,
+              train_photos: tuple[list[str], list[np.ndarray]], run_dir: Path,
+              restorer: Callable[[np.ndarray], np.ndarray] | None) -> tuple[ExampleSet, ExampleSet]:
     """The training and validation examples, generated once and kept in the run folder."""
-    restorer = _restorer(settings.restorer)
-    key = {"seed": settings.seed, "restorer": settings.restorer, "view": config.view_size, "crop": config.crop_size,
-           "grid": [config.crop_rows, config.crop_cols], "version": EXAMPLES_VERSION}
+    key = _example_key(settings, config)
     train_set = _cached_examples(
         run_dir / "examples-train.safetensors",
-        {**key, "photos": photos.train_names, "count": settings.examples, "scenes": settings.scenes,
+        {**key, "photos": train_photos[0], "count": settings.examples, "scenes": settings.scenes,
          **({"scene_grass": settings.scene_grass} if settings.scene_grass else {})},
-        lambda: generate(photos.train, config, count=settings.examples, seed=settings.seed, split=TRAIN,
+        lambda: generate(train_photos[1], config, count=settings.examples, seed=settings.seed, split=TRAIN,
                          restorer=restorer,
                          scenes=procedural_scenes(settings.scenes, settings.seed, grass=settings.scene_grass)))
     val_set = _cached_examples(
@@ -240,7 +300,8 @@ class _Stopped(Exception):
     """Raised by `stop_after`: the run ends as if killed right after that step."""
 
 
-def _model_card(settings: PerceiverTraining, photos: CleanPhotos, scores: Scores, command: str) -> str:
+def _model_card(settings: PerceiverTraining, photos: CleanPhotos, scores: Scores, calibration: Calibration | None,
+                command: str) -> str:
     f1 = ", ".join(f"{kind} {value:.3f}" for kind, value in scores.kind_f1.items())
     grass = f", {settings.scene_grass:.0%} of them dense grass" if settings.scene_grass else ""
     data = perceiver_card_data(f1={f"validation, {scores.examples} generated examples of held-out photos":
@@ -255,5 +316,7 @@ def _model_card(settings: PerceiverTraining, photos: CleanPhotos, scores: Scores
         f"- Settings: {json.dumps(asdict(settings))}",
         (f"- Validation ({scores.examples} generated examples of the held-out photos): per-kind F1 {f1}; "
          f"clean vs degraded accuracy {scores.clean_accuracy:.3f}; tier accuracy {scores.tier_accuracy:.3f}."),
+        (f"- Calibration: {calibration.describe()}." if calibration else
+         "- Calibration: none (detection threshold 0.5 for every kind)."),
         "- Trained on synthetic degradations only; real photos can differ.", "",
         *licence_section(how_to_set="set `license:` in this card's front matter before sharing it"), ""])

@@ -11,7 +11,9 @@ compression alone never reads as degradation: real clean photos are JPEGs; half 
 ones also carry a harmless change (a colour grade or light sharpening, `data.harmless_change`),
 as edited photos do, so a warm grade is not read as haze nor sharpening as noise. A share of
 the frames is cut from procedural scenes (`train/scenes.py`: grass, stems, petals, dew)
-instead of photos, so thin bright lines and white dots are also seen clean.
+instead of photos, so thin bright lines and white dots are also seen clean. A share of the low
+light is the mild "dim" look (`degrade.lowlight`, style dim: 85% down to 55% brightness with a
+gamma of 1.15 to 1.6), which users call too dark though the restorer's generators start darker.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..degrade import degrade
+from ..degrade import apply_params, degrade, lowlight
 from ..perceive.model import PERCEIVED_KINDS, TIERS, PerceiverConfig, views
 from .data import harmless_change
 from .scenes import SCENE_SHARE
@@ -46,6 +48,7 @@ JPEG_SHARE, JPEG_MAX_SEVERITY = 0.3, 0.4  # as the restorer's --jpeg-after: qual
 CLEAN_SHARE, MIXED_SHARE, RESTORED_SHARE, SMALL_SHARE = 0.3, 0.2, 0.08, 0.1
 KEEP_CHANGES_SHARE = 0.5  # clean examples given a harmless change (grade, sharpening, JPEG): still clean
 NATIVE_SHARE = 0.5  # frames cut at the photo's own resolution; the rest are shrunk regions
+DIM_SHARE = 0.4  # single-kind low light examples in the mild "dim" style
 
 Restorer = Callable[[np.ndarray], np.ndarray]
 
@@ -149,7 +152,10 @@ def draw_example(photos: list[np.ndarray], config: PerceiverConfig, seed: int, s
     else:
         kinds = (PERCEIVED_KINDS[int(rng.integers(len(PERCEIVED_KINDS)))],)
     restored = bool(kinds) and restorer is not None and case > 1 - RESTORED_SHARE
-    image = degrade(frame, "+".join(kinds), rng, severity) if kinds else frame
+    if kinds == ("lowlight",) and rng.random() < DIM_SHARE:
+        image = apply_params("lowlight", frame, lowlight.sample(rng, severity, style="dim"))
+    else:
+        image = degrade(frame, "+".join(kinds), rng, severity) if kinds else frame
     if not kinds and rng.random() < KEEP_CHANGES_SHARE:
         image = harmless_change(image, rng)
     if rng.random() < JPEG_SHARE:

@@ -1,8 +1,9 @@
 """How well the perceiver reads labelled examples: per-kind F1, clean-vs-degraded accuracy, tiers.
 
-A kind counts as detected at probability 0.5; a photo counts as clean ("high") exactly when
-no kind is detected, else its tier is the likelier of low and medium (`decide_tiers`: the
-same rules `inspect` and `batch --skip-clean` use).
+A kind counts as detected at its threshold (the model config's detection_thresholds, 0.5
+before calibration); a photo counts as clean ("high") exactly when no kind is detected, else
+its tier is the likelier of low and medium (`decide_tiers`: the same rules `inspect` and
+`batch --skip-clean` use).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..perceive.inspect import DETECTION_THRESHOLD, decide_tiers
+from ..perceive.inspect import DETECTION_THRESHOLD, decide_tiers, detect
 from ..perceive.model import PERCEIVED_KINDS, TIERS, Perceiver
 from .perceiver_examples import ExampleSet
 
@@ -57,7 +58,7 @@ def predict(model: Perceiver, examples: ExampleSet, batch_size: int = 256) -> Pr
                                        out.embedding)):
             part.append(value.numpy())
     kinds, severity, tiers, embedding = (np.concatenate(part) for part in parts)
-    return Predictions(kinds, severity, decide_tiers(kinds, tiers), embedding)
+    return Predictions(kinds, severity, decide_tiers(kinds, tiers, model.config.detection_thresholds), embedding)
 
 
 def f1_score(truth: np.ndarray, called: np.ndarray) -> float:
@@ -77,7 +78,7 @@ def score_examples(model: Perceiver, examples: ExampleSet) -> Scores:
     predictions = predict(model, examples)
     known = examples.kinds_known.numpy()
     truth_kinds = examples.kinds.numpy()[known] > 0.5
-    called_kinds = predictions.kind_probabilities[known] >= DETECTION_THRESHOLD
+    called_kinds = detect(predictions.kind_probabilities[known], model.config.detection_thresholds)
     kind_f1 = {kind: round(f1_score(truth_kinds[:, i], called_kinds[:, i]), 4)
                for i, kind in enumerate(PERCEIVED_KINDS)}
     true_tier = examples.tier.numpy()
