@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -161,9 +163,10 @@ def test_train_perceiver_writes_a_perceiver_that_inspect_uses(tmp_path):
     clean = write_photos(tmp_path / "clean", count=3, size=(120, 160))
     run = tmp_path / "run"
     args = ("train-perceiver", "--clean", clean, "--examples", 24, "--validation-examples", 8, "--steps", 3,
-            "--batch-size", 8, "--restorer", "none", "--scenes", 2, "--run-dir", run)
+            "--batch-size", 8, "--restorer", "none", "--scenes", 2, "--width", 8, "--run-dir", run)
     result = invoke(*args)
     assert result.exit_code == 0, result.output
+    assert json.loads((run / "model" / "config.json").read_text())["width"] == 8
     assert "validation F1" in result.stderr and "README.md" in {p.name for p in (run / "model").iterdir()}
     card = (run / "model" / "README.md").read_text()
     assert "license: other" in card and "## Licence" in card  # no licence claimed for the user's weights

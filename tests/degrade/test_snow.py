@@ -120,6 +120,20 @@ def test_about_a_third_of_sampled_snow_is_tinted_sparkle():
     assert 0.22 < len(sparkled) / len(drawn) < 0.38
 
 
+def test_crisp_snow_is_sparse_sharp_flakes_on_an_untouched_photo():
+    params = sample(np.random.default_rng(2), 0.5, style="crisp")
+    assert params.veil == 0.0 and params.cast == (1.0, 1.0, 1.0)
+    changed = np.abs(apply(PHOTO, params) - PHOTO).max(axis=2)
+    assert 0.003 < (changed > 0.02).mean() < 0.08  # sparse: most of the photo is exactly as it was
+    assert (changed > 0.02).sum() and np.median(changed[changed > 0.02]) > 0.1  # and the flakes are opaque
+
+
+def test_crisp_snow_is_made_only_when_asked_for():
+    drawn = [sample(np.random.default_rng(seed), 0.5) for seed in range(200)]
+    # flakes always carry a veil at this severity, sparkle always a cast; crisp has neither
+    assert all(params.veil > 0 or params.cast != (1.0, 1.0, 1.0) for params in drawn)
+
+
 def test_params_round_trip_and_old_params_keep_their_meaning():
     params = sample(np.random.default_rng(3), 0.8, style="sparkle")
     assert params_from_dict(json.loads(json.dumps(params_to_dict(params)))) == params

@@ -51,6 +51,9 @@ def train_perceiver(
     clean_false_alarms: Annotated[float, typer.Option(
         min=0.0, max=0.5, help="Calibration's target: the share of clean calibration examples that may be "
                                "flagged as degraded.")] = PerceiverTraining.clean_false_alarms,
+    width: Annotated[int, typer.Option(
+        min=1, help="Channels of the network's first layer (deeper layers use 2x and 4x): compute grows about "
+                    "with its square.")] = PerceiverTraining.width,
     seed: Annotated[int, typer.Option()] = 0,
     run_dir: Annotated[Path, typer.Option(help="Where the checkpoint and validation.json go.")
                        ] = Path("runs/perceiver"),
@@ -80,7 +83,7 @@ def train_perceiver(
                 steps=steps, batch_size=batch_size, learning_rate=lr, seed=seed,
                 holdout=tuple(dict.fromkeys(named + listed)), jpeg_downscale=jpeg_downscale,
                 restorer=None if restorer == "none" else restorer, calibration_share=calibration_share,
-                calibration_examples=calibration_examples, clean_false_alarms=clean_false_alarms)
+                calibration_examples=calibration_examples, clean_false_alarms=clean_false_alarms, width=width)
         except ValueError as error:
             raise typer.BadParameter(str(error)) from None
         check_run_dir(run_dir, resume=resume, overwrite=overwrite)

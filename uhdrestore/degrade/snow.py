@@ -7,6 +7,9 @@ sizes (0.6x, 1x, 1.5x the layer's radius); positions come from `params.seed`.
 `sample` draws one of two looks (`STYLES`): falling flakes, or sparkle, a texture of
 tiny bright speckles everywhere (snow glinting in the light) under a bluish or warm cast
 (`cast`, per-channel gains over the whole result, as a camera's white balance would err).
+A third look, "crisp", is made only when asked for (the perceiver's examples): sparse opaque
+flakes frozen in focus by a fast shutter or a flash, with no veil and no cast, so the photo
+around them is untouched (falling snow seen through clear air, close to the camera).
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from ._common import (check_colour, check_image, check_range, check_severity, di
 
 __all__ = ["SnowLayer", "SnowParams", "STYLES", "apply", "sample"]
 
-STYLES = ("flakes", "sparkle")  # the looks `sample` draws, with probabilities _STYLE_SHARES
-_STYLE_SHARES = (0.7, 0.3)
+STYLES = ("flakes", "sparkle", "crisp")  # the looks `sample` makes; it draws the first two unless told
+_DRAWN_STYLES, _STYLE_SHARES = ("flakes", "sparkle"), (0.7, 0.3)
 
 _SIZES = (0.6, 1.0, 1.5)  # flake radii within a layer, relative to its radius
 
@@ -105,11 +108,13 @@ def sample(rng: np.random.Generator, severity: float, *, style: str | None = Non
     `style` None draws it: "flakes" 70% (2-3 layers of round or streaked flakes and a veil
     up to 0.4; a cast of 3-10% in a fifth of them), "sparkle" 30% (speckles of 1-3 px
     covering 0.8% (severity 0) to 4% (1) of the pixels, sometimes a few near flakes, a light
-    veil, always a bluish or warm cast of 4% to 15%).
+    veil, always a bluish or warm cast of 4% to 15%). "crisp", only when asked for, is one or
+    two layers of sharp-edged opaque flakes (radius 1 to 5 px) covering 0.3% (severity 0) to
+    3% (1) of the pixels, no veil, no cast.
     """
     severity = check_severity(severity)
     if style is None:
-        style = STYLES[int(rng.choice(len(STYLES), p=_STYLE_SHARES))]
+        style = _DRAWN_STYLES[int(rng.choice(len(_DRAWN_STYLES), p=_STYLE_SHARES))]
     if style == "flakes":
         params = _flake_snow(rng, severity)
         if rng.random() < 0.2:
@@ -117,6 +122,8 @@ def sample(rng: np.random.Generator, severity: float, *, style: str | None = Non
         return params
     if style == "sparkle":
         return _sparkle_snow(rng, severity)
+    if style == "crisp":
+        return _crisp_snow(rng, severity)
     raise ValueError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
 
 
@@ -176,3 +183,20 @@ def _sparkle_snow(rng: np.random.Generator, severity: float) -> SnowParams:
     return SnowParams(layers=tuple(layers), flake_colour=flake_colour, veil=float(veil_strength),
                       veil_colour=veil_colour, seed=int(rng.integers(2**31)),
                       cast=_cast(rng, lerp(severity, 0.04, 0.12)))
+
+
+def _crisp_snow(rng: np.random.Generator, severity: float) -> SnowParams:
+    """Sparse, sharp, nearly opaque flakes in one or two sizes, on an otherwise untouched photo."""
+    angle = float(rng.uniform(-35.0, 35.0))
+    coverage = lerp(severity, 0.003, 0.03) * rng.uniform(0.7, 1.3)  # share of pixels under a flake
+    radii = [float(rng.uniform(1.0, lerp(severity, 2.5, 4.0)))]
+    if rng.random() < 0.5:
+        radii.append(float(min(5.0, radii[0] * rng.uniform(1.4, 2.0))))
+    layers = []
+    for radius in radii:
+        area = np.pi * radius**2 * np.mean(np.square(_SIZES))  # pixels per flake, over the three sizes
+        layers.append(SnowLayer(density=float(coverage / len(radii) / area), radius=radius,
+                                opacity=float(rng.uniform(0.85, 1.0)), blur=float(rng.uniform(0.0, 0.4)),
+                                streak=0.0, angle=angle))
+    return SnowParams(layers=tuple(layers), flake_colour=tinted_grey(rng, rng.uniform(0.9, 1.0), 0.02), veil=0.0,
+                      veil_colour=(1.0, 1.0, 1.0), seed=int(rng.integers(2**31)))

@@ -47,7 +47,7 @@ SEVERITY_WEIGHT = 2.0  # severity errors are ~0.1 while the cross-entropies are 
 WARMUP_STEPS = 100
 FLOOR_RATIO = 0.02  # the cosine ends at 2% of the peak learning rate
 LOG_EVERY = 100  # steps between loss lines
-EXAMPLES_VERSION = 5  # bump when samples.py changes what an example looks like: cached examples are redone
+EXAMPLES_VERSION = 6  # bump when samples.py changes what an example looks like: cached examples are redone
 EXAMPLE_FIELDS = ("view", "crops", "kinds", "kinds_known", "severity", "tier")
 
 
@@ -70,9 +70,10 @@ class PerceiverTraining:
     calibration_share: float = 0.1  # training photos kept aside to calibrate the detection thresholds on; 0: none
     calibration_examples: int = 1000
     clean_false_alarms: float = 0.03  # calibration's target: share of clean examples flagged
+    width: int = PerceiverConfig.width  # the network's first-layer channels (PerceiverConfig.width)
 
     def __post_init__(self) -> None:
-        for name in ("examples", "validation_examples", "steps", "batch_size", "checkpoint_every"):
+        for name in ("examples", "validation_examples", "steps", "batch_size", "checkpoint_every", "width"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1. Got {getattr(self, name)}")
         if self.scenes < 0:
@@ -165,7 +166,7 @@ def train_perceiver(settings: PerceiverTraining, *, clean_dir: Path | Sequence[P
     WeightsError for a bad checkpoint or restorer, OutputError for an unwritable run folder.
     """
     make_run_dir(run_dir)
-    config = config or PerceiverConfig()
+    config = config or PerceiverConfig(width=settings.width)
     torch.manual_seed(settings.seed)
     photos = CleanPhotos(clean_dir, holdout=settings.holdout, seed=settings.seed,
                          jpeg_downscale=settings.jpeg_downscale)

@@ -13,7 +13,9 @@ as edited photos do, so a warm grade is not read as haze nor sharpening as noise
 the frames is cut from procedural scenes (`train/scenes.py`: grass, stems, petals, dew)
 instead of photos, so thin bright lines and white dots are also seen clean. A share of the low
 light is the mild "dim" look (`degrade.lowlight`, style dim: 85% down to 55% brightness with a
-gamma of 1.15 to 1.6), which users call too dark though the restorer's generators start darker.
+gamma of 1.15 to 1.6), which users call too dark though the restorer's generators start darker,
+and a share of the snow the sparse "crisp" look (`degrade.snow`, style crisp: sharp opaque
+flakes with no veil or cast), which the restorer's veiled generators never make.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..degrade import apply_params, degrade, lowlight
+from ..degrade import apply_params, degrade, lowlight, snow
 from ..perceive.model import PERCEIVED_KINDS, TIERS, PerceiverConfig, views
 from .data import harmless_change
 from .scenes import SCENE_SHARE
@@ -49,6 +51,7 @@ CLEAN_SHARE, MIXED_SHARE, RESTORED_SHARE, SMALL_SHARE = 0.3, 0.2, 0.08, 0.1
 KEEP_CHANGES_SHARE = 0.5  # clean examples given a harmless change (grade, sharpening, JPEG): still clean
 NATIVE_SHARE = 0.5  # frames cut at the photo's own resolution; the rest are shrunk regions
 DIM_SHARE = 0.4  # single-kind low light examples in the mild "dim" style
+CRISP_SHARE = 0.35  # single-kind snow examples in the sparse "crisp" style
 
 Restorer = Callable[[np.ndarray], np.ndarray]
 
@@ -154,6 +157,8 @@ def draw_example(photos: list[np.ndarray], config: PerceiverConfig, seed: int, s
     restored = bool(kinds) and restorer is not None and case > 1 - RESTORED_SHARE
     if kinds == ("lowlight",) and rng.random() < DIM_SHARE:
         image = apply_params("lowlight", frame, lowlight.sample(rng, severity, style="dim"))
+    elif kinds == ("snow",) and rng.random() < CRISP_SHARE:
+        image = apply_params("snow", frame, snow.sample(rng, severity, style="crisp"))
     else:
         image = degrade(frame, "+".join(kinds), rng, severity) if kinds else frame
     if not kinds and rng.random() < KEEP_CHANGES_SHARE:
