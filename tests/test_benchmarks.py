@@ -71,3 +71,14 @@ def test_foreign_recipes_are_seeded_8_bit_and_change_the_image(name: str) -> Non
 
 def test_cbsd68_sigmas() -> None:
     assert [cbsd68_sigma(severity) for severity in (0.3, 0.5, 0.8)] == [15, 25, 50]
+
+
+def test_correlated_noise_keeps_its_std_and_comes_in_blotches() -> None:
+    from noise_cbsd68 import correlated_noise
+
+    flat = np.full((256, 256, 3), 0.5, np.float32)
+    for grain in (0.0, 1.0):
+        noise = correlated_noise(flat, np.random.default_rng(0), 25, grain) - flat
+        assert abs(noise.std() * 255 - 25) < 1.0
+        neighbours = np.corrcoef(noise[:, :-1].ravel(), noise[:, 1:].ravel())[0, 1]
+        assert (neighbours < 0.05) if grain == 0 else (neighbours > 0.5)
