@@ -82,3 +82,37 @@ def test_correlated_noise_keeps_its_std_and_comes_in_blotches() -> None:
         assert abs(noise.std() * 255 - 25) < 1.0
         neighbours = np.corrcoef(noise[:, :-1].ravel(), noise[:, 1:].ravel())[0, 1]
         assert (neighbours < 0.05) if grain == 0 else (neighbours > 0.5)
+
+
+def test_context_swap_reads_each_half_of_the_thumbnail_from_the_photo_it_names() -> None:
+    import torch
+    from context_swap import swap_scores
+
+    from uhdrestore.models import thumbnail
+
+    class Recorder(torch.nn.Module):
+        """Brightens by its thumbnail's mean, and keeps the thumbnails it was given."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[torch.Tensor] = []
+
+        def thumbnail(self, x: torch.Tensor) -> torch.Tensor:
+            return thumbnail(x, 8)
+
+        def forward(self, x: torch.Tensor, thumb: torch.Tensor) -> torch.Tensor:
+            self.seen.append(thumb)
+            return x + 0.1 * thumb.mean()
+
+    rng = np.random.default_rng(0)
+    image = rng.random((32, 48, 3), dtype=np.float32)
+    donor = (0.3 * rng.random((40, 40, 3))).astype(np.float32)  # darker and smoother
+    model = Recorder()
+    scores = swap_scores(model, image, donor)
+    own, theirs = (thumbnail(torch.from_numpy(a).permute(2, 0, 1)[None], 8) for a in (image, donor))
+    seen = dict(zip(scores, model.seen))
+    assert list(scores) == ["own", "donor", "own colour", "own detail"]
+    assert torch.equal(seen["own"], own) and torch.equal(seen["donor"], theirs)
+    assert torch.equal(seen["own colour"][:, :3], own[:, :3]) and torch.equal(seen["own colour"][:, 3:], theirs[:, 3:])
+    assert torch.equal(seen["own detail"][:, :3], theirs[:, :3]) and torch.equal(seen["own detail"][:, 3:], own[:, 3:])
+    assert scores["donor"] > scores["own"]  # a darker context brightens less: closer to the photo
