@@ -66,7 +66,8 @@ def main() -> None:
     model.eval()
     donor = load_photo(args.photos, args.donor, long_side=args.side)
     rows = read_photo_list(args.photos_list, limit=args.limit)
-    print(f"# machine: {machine()}; model: {described}; donor context: {args.donor}; whole photos, long side <= {args.side}")
+    print(f"# machine: {machine()}; model: {described}; donor context: {args.donor}; "
+          f"whole photos, long side <= {args.side}")
     print("# PSNR (dB) of each clean photo through the model against itself, the context read four ways")
     columns = ("own", "donor", "own colour", "own detail")
     print(f"{'photo':44s} {'group':9s} " + " ".join(f"{name:>10s}" for name in columns))
