@@ -23,7 +23,7 @@ from common import machine  # noqa: E402
 
 from uhdrestore.hub import load_model  # noqa: E402
 
-PRESETS = ("small", "base", "large")
+VARIANTS = ("small", "base", "large", "small-dark", "base-dark", "large-dark")  # scaling_study.sh's names
 
 
 def megapixel_seconds(model: torch.nn.Module) -> float:
@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     args = parser.parse_args()
     rows = []
-    for preset in PRESETS:
+    for preset in VARIANTS:
         run = args.out / preset
         if not (run / "model" / "model.safetensors").is_file():
             continue
@@ -66,14 +66,14 @@ def main() -> None:
                      min(gains.get("blur", 0.0), gains.get("gopro", 0.0)), worse, clean["mean_db"],
                      megapixel_seconds(loaded.module.eval())))
     print(f"# scaling study ({machine()}); runs in {args.out}")
-    print(f"{'preset':<7}{'params':>9}{'train min':>10}{'val PSNR':>9}{'foreign':>9}{'rain100h':>9}"
+    print(f"{'preset':<11}{'params':>9}{'train min':>10}{'val PSNR':>9}{'foreign':>9}{'rain100h':>9}"
           f"{'blur min':>9}{'max worse':>10}{'clean dB':>9}{'s / MP':>8}")
     for preset, parameters, minutes, val, mean, heavy, blur, worse, clean, seconds in rows:
-        print(f"{preset:<7}{parameters / 1e6:>8.2f}M{minutes:>10.1f}{val:>9.2f}{mean:>+9.2f}{heavy:>+9.2f}"
+        print(f"{preset:<11}{parameters / 1e6:>8.2f}M{minutes:>10.1f}{val:>9.2f}{mean:>+9.2f}{heavy:>+9.2f}"
               f"{blur:>+9.2f}{worse:>10.0%}{clean:>9.2f}{seconds:>8.3f}")
     print("# val PSNR: in-loop validation, mean over the 8 tasks; foreign: mean gain (dB) over the 12 foreign "
           "recipes, whole photos, 2 per group; blur min: the worse of the two blur recipes; max worse: the "
-          "highest share of images made worse over recipes")
+          "highest share of images made worse over recipes; -dark: the context also reads the dark channel")
 
 
 if __name__ == "__main__":
