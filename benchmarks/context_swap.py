@@ -29,6 +29,7 @@ from common import benchmark_model, image_psnr, machine
 from validation import GROUPS, VALIDATION_LIST, VALIDATION_PHOTOS, load_photo, read_photo_list
 
 DAMAGED_DB = 35.0  # the issue's worst-photo target: a clean photo under it counts as damaged
+COLOUR, DETAIL = slice(0, 3), slice(3, 6)  # thumbnail channels (a 7th, the dark channel, stays the donor's)
 
 
 def _tensor(image: np.ndarray) -> torch.Tensor:
@@ -39,10 +40,9 @@ def swap_scores(model: torch.nn.Module, image: np.ndarray, donor: np.ndarray) ->
     """PSNR of `image` through `model` against itself, with its context read four ways (module docstring)."""
     x, other = _tensor(image), _tensor(donor)
     own, theirs = model.thumbnail(x), model.thumbnail(other)
-    colour = slice(0, 3)  # thumbnail channels: colour 0-2, fine-detail energy 3-5 (6: dark channel)
     own_colour, own_detail = theirs.clone(), theirs.clone()
-    own_colour[:, colour] = own[:, colour]
-    own_detail[:, 3:6] = own[:, 3:6]
+    own_colour[:, COLOUR] = own[:, COLOUR]
+    own_detail[:, DETAIL] = own[:, DETAIL]
     scores = {}
     with torch.no_grad():
         for name, thumb in (("own", own), ("donor", theirs), ("own colour", own_colour), ("own detail", own_detail)):
@@ -79,7 +79,7 @@ def main() -> None:
             print(f"{path:44s} {group:9s} " + " ".join(f"{scores[name]:10.2f}" for name in columns))
     print(f"# photos above: under {DAMAGED_DB:.0f} dB with their own context; per group, mean dB and share under it:")
     for group in (*GROUPS, "all"):
-        picked = [scores for name, scores in results if group in (name, "all")]
+        picked = [scores for photo_group, scores in results if group in (photo_group, "all")]
         if picked:
             means = " ".join(f"{np.mean([s[name] for s in picked]):10.2f}" for name in columns)
             damaged = np.mean([s["own"] < DAMAGED_DB for s in picked])

@@ -1,4 +1,4 @@
-"""The scaling study's table: per preset, training time, validation PSNR, foreign-recipe gains, speed.
+"""The scaling study's table: per run (preset, with or without the dark channel), training time, validation PSNR, foreign-recipe gains, speed.
 
     python benchmarks/scaling_table.py runs/scaling     # after bash benchmarks/scaling_study.sh
 
@@ -22,8 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine  # noqa: E402
 
 from uhdrestore.hub import load_model  # noqa: E402
+from uhdrestore.models import PRESETS  # noqa: E402
 
-VARIANTS = ("small", "base", "large", "small-dark", "base-dark", "large-dark")  # scaling_study.sh's names
+VARIANTS = (*PRESETS, *(f"{preset}-dark" for preset in PRESETS))  # scaling_study.sh's run names
 
 
 def megapixel_seconds(model: torch.nn.Module) -> float:
@@ -50,26 +51,26 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     args = parser.parse_args()
     rows = []
-    for preset in VARIANTS:
-        run = args.out / preset
+    for variant in VARIANTS:
+        run = args.out / variant
         if not (run / "model" / "model.safetensors").is_file():
             continue
         loaded = load_model(str(run / "model"))
         parameters = sum(p.numel() for p in loaded.module.parameters())
         matrix = json.loads((run / "matrix.json").read_text())
-        quality = json.loads((args.out / f"{preset}.json").read_text())
+        quality = json.loads((args.out / f"{variant}.json").read_text())
         gains = {s["recipe"]: s["gain_db"] for s in quality["summaries"] if s["view"] == "whole"}
         worse = max(s["share_worse"] for s in quality["summaries"] if s["view"] == "whole")
         clean = next(c for c in quality["clean"] if c["view"] == "whole")
-        rows.append((preset, parameters, train_minutes(run), matrix["summary"]["final_average_psnr"],
+        rows.append((variant, parameters, train_minutes(run), matrix["summary"]["final_average_psnr"],
                      statistics.mean(gains.values()), gains.get("rain100h", float("nan")),
                      min(gains.get("blur", 0.0), gains.get("gopro", 0.0)), worse, clean["mean_db"],
                      megapixel_seconds(loaded.module.eval())))
     print(f"# scaling study ({machine()}); runs in {args.out}")
     print(f"{'preset':<11}{'params':>9}{'train min':>10}{'val PSNR':>9}{'foreign':>9}{'rain100h':>9}"
           f"{'blur min':>9}{'max worse':>10}{'clean dB':>9}{'s / MP':>8}")
-    for preset, parameters, minutes, val, mean, heavy, blur, worse, clean, seconds in rows:
-        print(f"{preset:<11}{parameters / 1e6:>8.2f}M{minutes:>10.1f}{val:>9.2f}{mean:>+9.2f}{heavy:>+9.2f}"
+    for variant, parameters, minutes, val, mean, heavy, blur, worse, clean, seconds in rows:
+        print(f"{variant:<11}{parameters / 1e6:>8.2f}M{minutes:>10.1f}{val:>9.2f}{mean:>+9.2f}{heavy:>+9.2f}"
               f"{blur:>+9.2f}{worse:>10.0%}{clean:>9.2f}{seconds:>8.3f}")
     print("# val PSNR: in-loop validation, mean over the 8 tasks; foreign: mean gain (dB) over the 12 foreign "
           "recipes, whole photos, 2 per group; blur min: the worse of the two blur recipes; max worse: the "
