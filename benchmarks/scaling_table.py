@@ -1,4 +1,5 @@
-"""The scaling study's table: per run (preset, with or without the dark channel), training time, validation PSNR, foreign-recipe gains, speed.
+"""The scaling study's table: per run (a preset, with or without the dark channel), training time,
+validation PSNR, foreign-recipe gains, speed.
 
     python benchmarks/scaling_table.py runs/scaling     # after bash benchmarks/scaling_study.sh
 
