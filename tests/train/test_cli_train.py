@@ -34,11 +34,12 @@ def invoke(*args: str):
 
 def test_the_run_folder_records_the_resolved_settings_and_each_stage(tmp_path, clean):
     result = invoke("--stages", "rain,noise", "--clean", str(clean), "--smoke", "--lr", "0.001",
-                    "--license", "CC-BY-4.0", "--run-dir", str(tmp_path / "run"))
+                    "--clean-weight", "4", "--license", "CC-BY-4.0", "--run-dir", str(tmp_path / "run"))
     assert result.exit_code == 0, result.output
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     config = TrainConfig.from_dict(saved["train"])
     assert config.optim.lr == 0.001 and config.optim.steps_per_stage == 12 and saved["clean"] == [str(clean)]
+    assert config.losses.clean_weight == 4.0
     assert config.license == "cc-by-4.0"  # as the Hub spells it; recorded, so --resume keeps it
     card = ModelCard.load(tmp_path / "run" / "model" / "README.md")
     assert card.data.license == "cc-by-4.0" and "The weights are under `cc-by-4.0`" in card.text

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 
 from uhdrestore.metrics import psnr
 from uhdrestore.train.config import LOSS_KINDS, LossConfig
 from uhdrestore.train.losses import LOSSES, log_mse, reconstruction_loss
+from uhdrestore.train.objectives import Objectives, left_clean
 
 
 def test_log_mse_is_minus_a_tenth_of_the_psnr():
@@ -45,3 +48,41 @@ def test_an_unknown_loss_is_refused():
     with pytest.raises(ValueError, match="loss must be"):
         LossConfig(kind="l2")
     assert set(LOSSES) == set(LOSS_KINDS)  # the config's names are the losses' own
+
+
+def _ambiguous_pair() -> tuple[torch.Tensor, torch.Tensor]:
+    """One input, two targets: a pale photo that is clean (its own target), and the same pixels as a
+    mildly hazed photo whose target is 0.2 darker. The model cannot tell them apart."""
+    patch = torch.full((2, 3, 8, 8), 0.6)
+    target = patch.clone()
+    target[1] -= 0.2
+    return patch, target
+
+
+def test_only_samples_whose_target_is_their_input_count_as_left_clean():
+    patch, target = _ambiguous_pair()
+    assert left_clean(patch, target).tolist() == [True, False]
+
+
+@pytest.mark.parametrize(("clean_weight", "settles_near"), [(1.0, None), (4.0, 0.0)])
+def test_a_clean_weight_above_one_makes_the_ambiguous_photo_come_back_unchanged(clean_weight, settles_near):
+    """Where clean and mildly degraded look alike, the plain mean leaves the correction anywhere
+    between (L1 is flat there); weighting the clean sample 4x makes leaving it alone the optimum."""
+    patch, target = _ambiguous_pair()
+    objectives = Objectives(SimpleNamespace(losses=LossConfig(fft_weight=0, clean_weight=clean_weight)))
+    shift = torch.tensor(-0.1, requires_grad=True)  # the model's global correction, halfway
+    optimizer = torch.optim.SGD([shift], lr=0.01)
+    for _ in range(200):
+        loss, _ = objectives.loss(patch + shift, target, patch, None)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    if settles_near is None:
+        assert -0.19 < shift.item() < -0.01  # nothing pulls it either way
+    else:
+        assert abs(shift.item() - settles_near) < 0.01
+
+
+def test_a_clean_weight_must_be_positive():
+    with pytest.raises(ValueError, match="clean weight must be > 0"):
+        LossConfig(clean_weight=0)

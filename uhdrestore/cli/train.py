@@ -179,6 +179,11 @@ def train(
         rich_help_panel=BUDGET_PANEL,
         help="charbonnier (L1-like) or psnr (per-sample log MSE, capped at 38 dB: a sample pulls harder the "
              "closer it already is, so clean and mild samples are not left slightly wrong).")] = Loss(L.kind),
+    clean_weight: Annotated[float, typer.Option(
+        rich_help_panel=BUDGET_PANEL,
+        help="Loss weight of the samples left clean (--clean-fraction, --keep-changes) against 1 for degraded "
+             "ones. Above 1, a photo that may be clean or mildly degraded is left alone: where the two look "
+             "alike, damaging a clean photo costs more than leaving a mild veil.")] = L.clean_weight,
     stage_lr_decay: Annotated[float, typer.Option(
         rich_help_panel=BUDGET_PANEL,
         help="Each stage peaks at this times the previous stage's learning rate (1 = every stage at --lr), "
@@ -336,7 +341,7 @@ _OPTION_FIELDS = {
     "iterations": "optim.steps_per_stage", "batch_size": "optim.batch_size", "lr": "optim.lr",
     "stage_lr_decay": "optim.stage_lr_decay",
     "loss": "losses.kind", "spn_weight": "losses.spn_weight", "spn_features": "losses.spn_features",
-    "quality_loss": "losses.quality_weight",
+    "quality_loss": "losses.quality_weight", "clean_weight": "losses.clean_weight",
     "perceiver": "perceiver", "init": "init", "license": "license", "val_every": "val_every",
     "checkpoint_every": "checkpoint_every", "seed": "seed",
 }

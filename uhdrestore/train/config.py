@@ -219,6 +219,7 @@ class LossConfig:
     spn_weight: float = 0.0  # MCLIR's lagged-model contrastive term; 0 = off
     spn_features: str | None = None  # VGG16 safetensors file or Hub id; None: the fixed feature space
     quality_weight: float = 0.0  # weight of the perceiver-driven quality-aware term (train/quality.py); 0 = off
+    clean_weight: float = 1.0  # loss weight of samples whose target is their input (left clean): do no harm
 
     def __post_init__(self) -> None:
         if self.kind not in LOSS_KINDS:
@@ -227,6 +228,8 @@ class LossConfig:
             raise ValueError(f"spn weight must be >= 0. Got {self.spn_weight}")
         if self.quality_weight < 0:
             raise ValueError(f"quality loss weight must be >= 0. Got {self.quality_weight}")
+        if self.clean_weight <= 0:
+            raise ValueError(f"clean weight must be > 0. Got {self.clean_weight}")
 
 
 # The flat layout of checkpoints written before the sections: flat name -> (section, field).

@@ -14,9 +14,27 @@ from ..runtime import Runtime
 from .config import TrainConfig
 from .losses import reconstruction_loss
 
-__all__ = ["QUALITY_LAG", "Objectives", "build_objectives"]
+__all__ = ["QUALITY_LAG", "Objectives", "build_objectives", "left_clean", "weighted_mean"]
 
 QUALITY_LAG = 1000  # steps the quality loss's weaker copy of the model trails by (SPN's longest lag)
+
+
+def left_clean(patch: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    """(B,) True where the input is its own target: a sample left clean (or with a harmless change)."""
+    return (patch == clean).flatten(1).all(dim=1)
+
+
+def weighted_mean(per_sample: torch.Tensor, left: torch.Tensor, clean_weight: float) -> torch.Tensor:
+    """Mean of `per_sample` with the samples `left` clean weighing `clean_weight` (the others 1).
+
+    Where a clean photo and a mildly degraded one look alike to the model, the plain mean makes it
+    correct both halfway; a weight above 1 makes harm to the clean one cost more than a veil left on
+    the other, so in doubt the model leaves the photo alone (issue 15: never make a photo worse).
+    """
+    if clean_weight == 1.0:
+        return per_sample.mean()
+    weights = torch.where(left, clean_weight, 1.0).to(per_sample.dtype)
+    return (per_sample * weights).sum() / weights.sum()
 
 
 class Objectives:
@@ -33,7 +51,7 @@ class Objectives:
              ) -> tuple[torch.Tensor, torch.Tensor]:
         losses = self.config.losses
         per_sample = reconstruction_loss(restored, clean, fft_weight=losses.fft_weight, kind=losses.kind)
-        loss = per_sample.mean()
+        loss = weighted_mean(per_sample, left_clean(patch, clean), losses.clean_weight)
         negatives = self.lagged.outputs(patch, None, thumb) if self.lagged is not None else []
         if self.spn is not None:
             loss = loss + self.spn(restored, negatives)
