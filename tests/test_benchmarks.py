@@ -116,3 +116,30 @@ def test_context_swap_reads_each_half_of_the_thumbnail_from_the_photo_it_names()
     assert torch.equal(seen["own colour"][:, :3], own[:, :3]) and torch.equal(seen["own colour"][:, 3:], theirs[:, 3:])
     assert torch.equal(seen["own detail"][:, :3], theirs[:, :3]) and torch.equal(seen["own detail"][:, 3:], own[:, 3:])
     assert scores["donor"] > scores["own"]  # a darker context brightens less: closer to the photo
+
+
+def test_context_views_average_the_contexts_of_the_whole_photo_and_its_quadrants() -> None:
+    import torch
+    from context_views import grid, restore_with_rule
+
+    class MeanBrightener(torch.nn.Module):
+        """Its context is the mean of the view it reads; it adds that context to every pixel."""
+
+        def thumbnail(self, x: torch.Tensor) -> torch.Tensor:
+            return x
+
+        def encode_context(self, thumb: torch.Tensor) -> torch.Tensor:
+            return thumb.mean(dim=(1, 2, 3))
+
+        def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+            return x + context[:, None, None, None]
+
+    image = np.zeros((30, 50, 3), np.float32)
+    image[:15, :25] = 0.4  # only the top-left quadrant is bright: mean 0.1 over the whole photo
+    tiles = grid(image, 3)
+    assert sum(tile.size for tile in tiles) == image.size  # the tiles cover the photo once
+    assert np.array_equal(np.concatenate([np.concatenate(tiles[r * 3:r * 3 + 3], axis=1) for r in range(3)]), image)
+    own = restore_with_rule(MeanBrightener(), image, "own")
+    quadrants = restore_with_rule(MeanBrightener(), image, "quadrants")
+    assert np.allclose(own[20, 40], 0.1)  # the whole photo's mean
+    assert np.allclose(quadrants[20, 40], (0.1 + 0.4) / 5)  # the mean of 5 contexts: whole, then 0.4, 0, 0, 0

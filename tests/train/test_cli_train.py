@@ -50,6 +50,20 @@ def test_the_run_folder_records_the_resolved_settings_and_each_stage(tmp_path, c
     assert all(torch.equal(last[key], final[key]) for key in final)  # the last stage's export is the model
 
 
+def test_hard_clean_reads_its_photo_list_into_the_run_settings(tmp_path, clean):
+    listed = tmp_path / "hard.tsv"
+    listed.write_text("# mined by recipes/hard_clean.py\npath\tpsnr\nphoto0.png\t18.20\n")
+    result = invoke("--stages", "haze", "--clean", str(clean), "--holdout", "photo3.png", "--smoke",
+                    "--hard-clean", str(listed), "--run-dir", str(tmp_path / "run"))
+    assert result.exit_code == 0, result.output
+    config = TrainConfig.from_dict(json.loads((tmp_path / "run" / "config.json").read_text())["train"])
+    assert config.data.hard_clean == ("photo0.png",)
+    listed.write_text("photo3.png\n")  # a validation photo is never trained on
+    result = invoke("--stages", "haze", "--clean", str(clean), "--holdout", "photo3.png", "--smoke",
+                    "--hard-clean", str(listed), "--run-dir", str(tmp_path / "again"))
+    assert result.exit_code != 0 and "not training photos" in result.output
+
+
 def test_a_config_file_sets_what_flags_do_not(tmp_path, clean):
     settings = tmp_path / "settings.yaml"
     settings.write_text("stages: [{name: haze, kind: haze}]\noptim: {lr: 0.004, steps_per_stage: 3}\n"

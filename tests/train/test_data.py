@@ -216,3 +216,26 @@ def test_keep_changes_trains_harmless_changes_as_their_own_target(tmp_path):
     assert changed >= 15  # and the change is really there
     with pytest.raises(ValueError, match="keep changes"):
         config(keep_changes=1.5)
+
+
+def test_hard_clean_photos_are_shown_whole_and_clean(tmp_path):
+    """A 256-px ramp named hard, among flat grey photos: an ordinary 32-px view at scale >= 0.5 shows at
+    most 64 px of the ramp; a hard-clean sample shows all of it, as `fix` sees a whole photo, and its
+    target is the photo itself."""
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    ramp = np.tile(np.linspace(0, 1, 256, dtype=np.float32), (256, 1))
+    write_image(folder / "hard.png", Image(rgb=from_float(np.dstack([ramp] * 3), np.uint8), alpha=None))
+    for name in ("grey0.png", "grey1.png", "val.png"):
+        write_image(folder / name, Image(rgb=np.full((128, 128, 3), 128, np.uint8), alpha=None))
+    photos = CleanPhotos(folder, holdout=("val.png",), seed=0, hard_clean=("hard.png",))
+    stage = make_stage(StageConfig.parse("noise"), config(clean_fraction=0.8), 0, photos)
+    samples = [stage.sample(index) for index in range(200)]
+    whole = [(degraded, clean) for degraded, clean in samples if np.ptp(clean) > 0.9]
+    assert 0.25 < len(whole) / len(samples) < 0.55  # half of the 80% clean samples
+    assert all(np.array_equal(degraded, clean) for degraded, clean in whole)
+    plain = CleanPhotos(folder, holdout=("val.png",), seed=0)
+    ordinary = make_stage(StageConfig.parse("noise"), config(clean_fraction=0.8), 0, plain)
+    assert max(np.ptp(ordinary.sample(index)[1]) for index in range(200)) < 0.3
+    with pytest.raises(InputImageError, match="not training photos"):
+        CleanPhotos(folder, holdout=("val.png",), seed=0, hard_clean=("val.png",))

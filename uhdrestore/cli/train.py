@@ -80,6 +80,11 @@ def train(
         help="A file naming the validation photos, one per line (first tab- or comma-separated column; # "
              "comments skipped), e.g. benchmarks/validation_photos.tsv; adds to --holdout.",
         show_default=False)] = None,
+    hard_clean: Annotated[Optional[Path], typer.Option(
+        rich_help_panel=DATA_PANEL,
+        help="A file naming training photos a model damaged when they were clean (same format as "
+             "--holdout-list; `python recipes/hard_clean.py` writes one): half of the clean samples are then "
+             "these photos, whole, so they are learned as clean.", show_default=False)] = None,
     jpeg_downscale: Annotated[float, typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Shrink JPEG clean photos by this factor as they load (area interpolation), so their compression "
@@ -304,6 +309,8 @@ def _resolve_config(params: dict[str, Any], given: set[str], *, config_file: Pat
         if {"holdout", "holdout_list"} & chosen:
             listed = read_holdout_list(params["holdout_list"]) if params["holdout_list"] else ()
             overrides["data.holdout"] = tuple(name for name in params["holdout"].split(",") if name) + listed
+        if "hard_clean" in chosen:
+            overrides["data.hard_clean"] = read_holdout_list(params["hard_clean"]) if params["hard_clean"] else ()
         if params["init"] is not None:
             if {"preset", "dark_channel"} & given:
                 raise ValueError("--init takes the network from the model it names: drop --preset and "

@@ -121,6 +121,8 @@ class DataConfig:
     # sharpening; data.harmless_change) that the target keeps too: do no harm to what is not damage
     jpeg_downscale: float = 1.0  # JPEG clean photos are shrunk by this factor as they load (data.CleanPhotos)
     holdout: tuple[str, ...] = ()  # clean photos kept for validation (names); empty: chosen by seed
+    hard_clean: tuple[str, ...] = ()  # training photos a model damaged when clean (names): shown whole, clean,
+    # as HARD_CLEAN_SHARE of the clean samples (data.SyntheticStage), so they are learned as clean
 
     def __post_init__(self) -> None:
         _at_least_one(self, "patch_size", "val_size", "val_patch_size")
@@ -237,7 +239,7 @@ FLAT_FIELDS: dict[str, tuple[str, str]] = {
     **{name: ("data", name) for name in (
         "patch_size", "view_size", "view_max", "pool_size", "val_size", "val_patch_size", "severity",
         "clean_fraction", "min_scale", "scenes", "scene_grass", "jpeg_after", "keep_changes", "jpeg_downscale",
-        "holdout")},
+        "holdout", "hard_clean")},
     "schedule": ("review", "schedule"), "order": ("review", "order"), "review_ratio": ("review", "ratio"),
     "review_decay": ("review", "decay"), "memory_size": ("review", "memory_size"),
     "iterations": ("optim", "steps_per_stage"),
@@ -331,7 +333,7 @@ class TrainConfig:
             unknown = set(values) - {f.name for f in dataclasses.fields(section)}
             if unknown:
                 raise ValueError(f"unknown {name} settings: {', '.join(sorted(unknown))}")
-            for key in ("severity", "holdout"):
+            for key in ("severity", "holdout", "hard_clean"):
                 if key in values:
                     values[key] = tuple(values[key])
             data[name] = section(**values)

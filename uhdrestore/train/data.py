@@ -37,6 +37,7 @@ from .shared import TRAIN, VALIDATION
 
 __all__ = ["CleanPhotos", "PairedStage", "SyntheticStage", "make_stage", "read_holdout_list", "PAIRED_LAYOUTS"]
 
+HARD_CLEAN_SHARE = 0.5  # with --hard-clean, share of the clean samples drawn from its photos, whole
 JPEG_AFTER_MAX_SEVERITY = 0.4  # --jpeg-after compresses at JPEG severity 0-0.4 (quality ~95 down to ~60)
 JPEG_SUFFIXES = (".jpg", ".jpeg")
 MIN_DOWNSCALED_SIDE = 128  # a JPEG whose short side would fall below this once downscaled adds too little: skipped
@@ -93,7 +94,7 @@ class CleanPhotos:
     """The clean photos synthetic stages degrade, split once into training and validation photos."""
 
     def __init__(self, folders: Path | Sequence[Path], *, holdout: tuple[str, ...], seed: int, scenes: int = 0,
-                 scene_grass: float = 0.0, jpeg_downscale: float = 1.0) -> None:
+                 scene_grass: float = 0.0, jpeg_downscale: float = 1.0, hard_clean: tuple[str, ...] = ()) -> None:
         folders = [folders] if isinstance(folders, Path) else list(folders)
         where = ", ".join(str(folder) for folder in folders)
         by_name: dict[str, Path] = {}
@@ -122,6 +123,11 @@ class CleanPhotos:
         if not self.train:
             raise InputImageError(f"no clean photo in {where} is large enough to train on")
         self.scenes = procedural_scenes(scenes, seed, grass=scene_grass)  # extra training content; never validated on
+        not_training = sorted(set(hard_clean) - set(self.train_names))
+        if not_training:
+            raise InputImageError(f"--hard-clean names photos that are not training photos here (held out, "
+                                  f"missing or too small): {', '.join(not_training[:5])}")
+        self.hard_clean = [photo for name, photo in zip(self.train_names, self.train) if name in set(hard_clean)]
 
 
     def describe(self) -> str:
@@ -174,11 +180,17 @@ class SyntheticStage:
             pool = self.photos.scenes
         side = self.config.view_side(rng) if split == TRAIN else self.config.val_patch_size
         photo = pool[int(rng.integers(len(pool)))]
+        hard = (split == TRAIN and bool(self.photos.hard_clean)
+                and rng.random() < self.config.clean_fraction * HARD_CLEAN_SHARE)
+        if hard:  # a photo the model damaged when clean: shown whole (its short side), as `fix` sees it
+            photo = self.photos.hard_clean[int(rng.integers(len(self.photos.hard_clean)))]
         if split == TRAIN:  # a view never larger than its photo: an enlarged clean target would be soft
             side = max(self.config.patch_size, min(side, min(photo.shape[:2]) // 8 * 8))
         # Log-uniform in [min_scale, 1]: photos come in all resolutions, and a small scale shows the
         # network (and its whole-image context) as much of the scene as `fix` sees of a whole photo.
         scale = float(np.exp(rng.uniform(np.log(self.config.min_scale), 0.0)))
+        if hard:
+            scale = side / min(photo.shape[:2])
         source = min(int(round(side / scale)), *photo.shape[:2])
         top, left = _crop_box(rng, photo.shape[0], photo.shape[1], source)
         clean = photo[top:top + source, left:left + source]
@@ -186,6 +198,8 @@ class SyntheticStage:
             clean = cv2.resize(clean, (side, side), interpolation=cv2.INTER_AREA)
         (clean,) = _augment([clean], rng)
         clean = clean.astype(np.float32) / 255
+        if hard:
+            return clean, clean
         low, high = self.config.severity
         if split == VALIDATION:  # validation spans the severity range evenly
             severity = low + (high - low) * (sample_id + 0.5) / self.config.val_size

@@ -197,7 +197,7 @@ def prepare_data(config: TrainConfig, clean_dir: Path | Sequence[Path] | None, r
     needs_photos = any(stage.path is None for stage in config.stages)
     data = config.data
     photos = CleanPhotos(clean_dir, holdout=data.holdout, seed=config.seed, scenes=data.scenes,
-                         scene_grass=data.scene_grass, jpeg_downscale=data.jpeg_downscale
+                         scene_grass=data.scene_grass, jpeg_downscale=data.jpeg_downscale, hard_clean=data.hard_clean
                          ) if needs_photos and clean_dir else None
     given = [make_stage(stage, data, config.seed, photos) for stage in config.stages]
     given_samples = Samples(data, config.model, given, runtime.device)
