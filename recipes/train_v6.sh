@@ -9,9 +9,10 @@
 #                                        # from the hardest samples of the earlier stages
 # Each starts, or resumes when its run folder (RUN_DIR, default training/v6-SCHEDULE) holds a checkpoint.
 # State on 2026-12-03: review finished (benchmarks/results/review_ablation_v6.txt: mean validation 20.91 dB,
-# v5 21.23, not shipped). joint stopped at step 20 500 of 36 000, its checkpoint committed in
-# training/v6-joint (continue: OMP_NUM_THREADS=2 bash recipes/train_v6.sh joint); at step 22 500 its mean
-# validation was 21.28 dB against v5's 21.23: v5's recipe has reached its plateau. "--init default" means
+# v5 21.23, not shipped). joint stopped at step 20 500 of 36 000; at step 22 500 its mean validation was
+# 21.28 dB against v5's 21.23: v5's recipe has reached its plateau on this network. Its checkpoint was
+# removed from the tree on 2026-12-04 (recipes/train_v7.sh, the large network, replaces it); it is in the
+# history at commit 3084fa7 (training/v6-joint) if anyone wants to continue it. "--init default" means
 # v5 only while v5 is the bundled default; a resume reloads the checkpoint and does not depend on it.
 # Run from the repository root with shared/ beside it, after `make install`; OMP_NUM_THREADS picks threads.
 set -euo pipefail
