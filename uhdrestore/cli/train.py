@@ -310,7 +310,8 @@ def _resolve_config(params: dict[str, Any], given: set[str], *, config_file: Pat
             listed = read_holdout_list(params["holdout_list"]) if params["holdout_list"] else ()
             overrides["data.holdout"] = tuple(name for name in params["holdout"].split(",") if name) + listed
         if "hard_clean" in chosen:
-            overrides["data.hard_clean"] = read_holdout_list(params["hard_clean"]) if params["hard_clean"] else ()
+            overrides["data.hard_clean"] = (read_holdout_list(params["hard_clean"], "--hard-clean list")
+                                            if params["hard_clean"] else ())
         if params["init"] is not None:
             if {"preset", "dark_channel"} & given:
                 raise ValueError("--init takes the network from the model it names: drop --preset and "

@@ -62,20 +62,21 @@ def _shrunk(rgb: np.ndarray, factor: float) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
-def read_holdout_list(path: Path) -> tuple[str, ...]:
+def read_holdout_list(path: Path, what: str = "holdout list") -> tuple[str, ...]:
     """Photo names from a list file: the first tab- or comma-separated column of each line; blank
-    lines, `#` comments and a `path` header skipped (benchmarks/validation_photos.tsv is one)."""
+    lines, `#` comments and a `path` header skipped (benchmarks/validation_photos.tsv is one).
+    `what` names the list in errors (the --hard-clean file has the same format)."""
     try:
         lines = path.read_text().splitlines()
     except OSError as error:
-        raise InputImageError(f"cannot read the holdout list {path}: {error.strerror or error}") from None
+        raise InputImageError(f"cannot read the {what} {path}: {error.strerror or error}") from None
     names = []
     for line in lines:
         name = line.replace(",", "\t").split("\t")[0].strip()
         if name and not name.startswith("#") and name != "path":
             names.append(name)
     if not names:
-        raise InputImageError(f"the holdout list {path} names no photos")
+        raise InputImageError(f"the {what} {path} names no photos")
     return tuple(names)
 
 
