@@ -122,7 +122,7 @@ class DataConfig:
     jpeg_downscale: float = 1.0  # JPEG clean photos are shrunk by this factor as they load (data.CleanPhotos)
     holdout: tuple[str, ...] = ()  # clean photos kept for validation (names); empty: chosen by seed
     hard_clean: tuple[str, ...] = ()  # training photos a model damaged when clean (names): shown whole, clean,
-    # as HARD_CLEAN_SHARE of the clean samples (data.SyntheticStage), so they are learned as clean
+    # as clean_fraction x HARD_CLEAN_SHARE of the samples, beside the usual clean ones (data.SyntheticStage)
 
     def __post_init__(self) -> None:
         _at_least_one(self, "patch_size", "val_size", "val_patch_size")
