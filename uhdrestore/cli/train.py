@@ -84,7 +84,8 @@ def train(
         rich_help_panel=DATA_PANEL,
         help="A file naming training photos a model damaged when they were clean (same format as "
              "--holdout-list; `python recipes/hard_clean.py` writes one): half as many samples again as "
-             "--clean-fraction are these photos, whole and as their own target, so they are learned as clean.", show_default=False)] = None,
+             "--clean-fraction are these photos, whole and as their own target, so they are learned as clean.",
+        show_default=False)] = None,
     jpeg_downscale: Annotated[float, typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Shrink JPEG clean photos by this factor as they load (area interpolation), so their compression "
