@@ -239,7 +239,7 @@ FLAT_FIELDS: dict[str, tuple[str, str]] = {
     **{name: ("data", name) for name in (
         "patch_size", "view_size", "view_max", "pool_size", "val_size", "val_patch_size", "severity",
         "clean_fraction", "min_scale", "scenes", "scene_grass", "jpeg_after", "keep_changes", "jpeg_downscale",
-        "holdout", "hard_clean")},
+        "holdout")},
     "schedule": ("review", "schedule"), "order": ("review", "order"), "review_ratio": ("review", "ratio"),
     "review_decay": ("review", "decay"), "memory_size": ("review", "memory_size"),
     "iterations": ("optim", "steps_per_stage"),
