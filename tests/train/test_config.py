@@ -17,7 +17,8 @@ def config() -> TrainConfig:
 
 
 def test_a_config_round_trips_through_json():
-    original = config().replace(**{"data.severity": (0.2, 0.9), "data.holdout": ("a.png",), "data.hard_clean": ("b.png",), "optim.lr": 1e-3,
+    original = config().replace(**{"data.severity": (0.2, 0.9), "data.holdout": ("a.png",),
+                                   "data.hard_clean": ("b.png",), "optim.lr": 1e-3,
                                    "losses.spn_weight": 0.1, "review.schedule": "joint"})
     assert TrainConfig.from_dict(json.loads(json.dumps(original.to_dict()))) == original
 
