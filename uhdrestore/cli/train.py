@@ -189,7 +189,8 @@ def train(
         rich_help_panel=BUDGET_PANEL,
         help="Loss weight of the samples left clean (--clean-fraction, --keep-changes) against 1 for degraded "
              "ones. Above 1, a photo that may be clean or mildly degraded is left alone: where the two look "
-             "alike, damaging a clean photo costs more than leaving a mild veil.")] = L.clean_weight,
+             "alike, damaging a clean photo costs more than leaving a mild veil. For fine-tunes (--init): "
+             "from scratch it holds the network near the identity.")] = L.clean_weight,
     stage_lr_decay: Annotated[float, typer.Option(
         rich_help_panel=BUDGET_PANEL,
         help="Each stage peaks at this times the previous stage's learning rate (1 = every stage at --lr), "
