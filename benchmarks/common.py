@@ -39,6 +39,11 @@ def image_psnr(image: np.ndarray, reference: np.ndarray) -> float:
     return float(10 * np.log10(1.0 / max(float(np.mean((image - reference) ** 2)), 1e-20)))
 
 
+def image_tensor(image: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) float image -> (1, 3, H, W) contiguous tensor, as the models take it (views of crops too)."""
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].contiguous()
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:

@@ -25,20 +25,16 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import benchmark_model, image_psnr, machine
+from common import benchmark_model, image_psnr, image_tensor, machine
 from validation import GROUPS, VALIDATION_LIST, VALIDATION_PHOTOS, load_photo, read_photo_list
 
 DAMAGED_DB = 35.0  # the issue's worst-photo target: a clean photo under it counts as damaged
 COLOUR, DETAIL = slice(0, 3), slice(3, 6)  # thumbnail channels (a 7th, the dark channel, stays the donor's)
 
 
-def _tensor(image: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(image).permute(2, 0, 1)[None].contiguous()
-
-
 def swap_scores(model: torch.nn.Module, image: np.ndarray, donor: np.ndarray) -> dict[str, float]:
     """PSNR of `image` through `model` against itself, with its context read four ways (module docstring)."""
-    x, other = _tensor(image), _tensor(donor)
+    x, other = image_tensor(image), image_tensor(donor)
     own, theirs = model.thumbnail(x), model.thumbnail(other)
     own_colour, own_detail = theirs.clone(), theirs.clone()
     own_colour[:, COLOUR] = own[:, COLOUR]

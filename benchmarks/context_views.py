@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import benchmark_model, image_psnr, machine
+from common import benchmark_model, image_psnr, image_tensor, machine
 from foreign import FOREIGN, foreign_degrade
 from quality import SEED, SUMMARY_SEVERITY
 from validation import VALIDATION_LIST, VALIDATION_PHOTOS, WHOLE_INDEX, load_photo, read_photo_list, recipe_key
@@ -50,16 +50,12 @@ RULES = {
 }
 
 
-def _tensor(image: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].contiguous()
-
-
 @torch.no_grad()
 def restore_with_rule(model: torch.nn.Module, image: np.ndarray, rule: str) -> np.ndarray:
     """`image` through `model` with the mean context of the views `RULES[rule]` cuts from it."""
-    contexts = [model.encode_context(model.thumbnail(_tensor(view))) for view in RULES[rule](image)]
+    contexts = [model.encode_context(model.thumbnail(image_tensor(view))) for view in RULES[rule](image)]
     context = torch.stack(contexts).mean(dim=0)
-    return model(_tensor(image), context=context).clamp(0, 1)[0].permute(1, 2, 0).numpy()
+    return model(image_tensor(image), context=context).clamp(0, 1)[0].permute(1, 2, 0).numpy()
 
 
 def main() -> None:

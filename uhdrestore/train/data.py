@@ -128,7 +128,8 @@ class CleanPhotos:
         if not_training:
             raise InputImageError(f"--hard-clean names photos that are not training photos here (held out, "
                                   f"missing or too small): {', '.join(not_training[:5])}")
-        self.hard_clean = [photo for name, photo in zip(self.train_names, self.train) if name in set(hard_clean)]
+        listed = set(hard_clean)
+        self.hard_clean = [photo for name, photo in zip(self.train_names, self.train) if name in listed]
 
 
     def describe(self) -> str:
