@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# STOPPED at step 20 000 (2026-12-04): below v5 at every check, its noise task going down; recipes/train_v8.sh
+# (the same without --hard-clean) replaced it (recipe_experiments.md, "v7 from scratch"). Kept as the record.
 # Default-model candidate v7 (issue 15): v5's recipe on the large preset (0.84 M parameters), with the
 # clean photos v5 damages replayed whole as their own target.
 # Why each change (benchmarks/results/scaling_study.txt, recipe_experiments.md):
