@@ -7,7 +7,7 @@
 #   v5 at every check (mean in-loop validation 18.85 dB at step 20 000 against v5's 20.02), its noise task going
 #   down (22.47 -> 21.99 dB from step 5000 to 20 000, v5: up to 24.58). The clean photos v8 damages are replayed
 #   in a short fine-tune once it has finished (recipes/hard_clean.py, then train --init --hard-clean), as for v5.
-# A long run across sessions: 120 000 steps (as v5), about 10 steps/s on 2 free cores, so about 3.3 hours.
+# A long run across sessions: 120 000 steps (as v5), about 8.8 steps/s on 2 free cores, so about 3.8 hours.
 # Its checkpoint (training/v8/checkpoint.safetensors, overwritten every 500 steps) is committed whenever a
 # session stops, so a fresh clone resumes where it stopped:
 #     OMP_NUM_THREADS=2 bash recipes/train_v8.sh     # starts, or resumes when training/v8 holds a checkpoint
