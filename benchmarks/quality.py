@@ -28,6 +28,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,9 +44,10 @@ from validation import (GROUPS, VALIDATION_LIST, VALIDATION_PHOTOS, label, print
                         read_photo_list, recipe_key, target_checks, validation_samples, write_per_image)
 
 from uhdrestore.degrade import KINDS, degrade, parse_kind
+from uhdrestore.guard import guarded_restore
 from uhdrestore.io import Image, read_image, to_float, write_image
 from uhdrestore.metrics import psnr, ssim
-from uhdrestore.perceive.inspect import load_perceiver, perceive
+from uhdrestore.perceive.inspect import load_perceiver
 from uhdrestore.restore import TileConfig, restore_image
 from uhdrestore.runtime import resolve_runtime
 
@@ -321,8 +323,8 @@ def parse_args() -> argparse.Namespace:
                         help="a before/after montage PNG: with the validation list one whole photo per recipe, "
                              "the content groups in turn; with --holdout one crop per kind at severity 0.5")
     parser.add_argument("--guard", metavar="PERCEIVER",
-                        help="return inputs this perceiver ('default' or a folder) calls clean unchanged: what a "
-                             "perceiver-guarded restore would do")
+                        help="restore as fix --guard does with this perceiver ('default' or a folder): inputs it "
+                             "calls clean unchanged, those with no haze, low light, rain or snow with their tone kept")
     parser.add_argument("--foreign", action="store_true",
                         help="degrade with benchmarks/foreign.py's textbook recipes instead of ours")
     args = parser.parse_args()
@@ -399,26 +401,28 @@ def main() -> None:
     parameters = sum(parameter.numel() for parameter in model.parameters()) / 1e6
 
     judge = load_perceiver(args.guard).module.eval() if args.guard else None
-    passed_through = [0, 0]  # inputs the guard left as they were, inputs seen
+    actions = Counter()  # what the guard did: pass, keep_tone, restore
+
+    def restore_untiled(image: Image) -> tuple[Image, None]:
+        return Image(rgb=restore_image(image.rgb, model, runtime, TileConfig(tile=0)).image, alpha=None), None
 
     def restore(image: np.ndarray) -> np.ndarray:
-        if judge is not None:
-            passed_through[1] += 1
-            if perceive(judge, Image(rgb=image, alpha=None)).is_clean:
-                passed_through[0] += 1
-                return image
-        return restore_image(image, model, runtime, TileConfig(tile=0)).image
+        restored, _, verdict = guarded_restore(restore_untiled, judge, Image(rgb=image, alpha=None))
+        actions[verdict.action if verdict else "restore"] += 1
+        return restored.rgb
 
     header = [f"# machine: {machine()}; model on {runtime.describe()}, untiled",
               f"# model: {described} ({parameters:.2f} M parameters)"]
     if judge is not None:
-        header.append(f"# guard: inputs the perceiver {args.guard} calls clean are returned unchanged")
+        header.append(f"# guard (uhdrestore.guard, as fix --guard): inputs the perceiver {args.guard} calls clean are "
+                      "returned unchanged, those with no haze, low light, rain or snow keep their tone")
     if args.holdout:
         run_holdout(args, restore, header)
     else:
         run_validation(args, restore, header)
     if judge is not None:
-        print(f"# guard: {passed_through[0]} of {passed_through[1]} inputs called clean and left as they were")
+        print(f"# guard: of {sum(actions.values())} inputs, {actions['pass']} called clean and left as they were, "
+              f"{actions['keep_tone']} kept their tone")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from tests.conftest import perturbed_model, synthetic_photo
 from uhdrestore import InputImageError, Restorer
 from uhdrestore.cli import app
 from uhdrestore.degrade import degrade
+from uhdrestore.guard import judge, keep_tone
 from uhdrestore.hub import save_model
 from uhdrestore.io import Image, ImageMetadata, from_float, read_image, write_image
 from uhdrestore.restore import TileConfig, restore_pixels
@@ -203,7 +204,10 @@ def test_guard_returns_a_clean_photo_unchanged_and_restores_a_degraded_one(guard
     assert not np.shares_memory(kept, CLEAN)  # a new array, as a restored one is
     assert guarded.clean_perception(Image(rgb=CLEAN, alpha=None)).tier == "high"
     assert guarded.clean_perception(Image(rgb=NOISY, alpha=None)) is None
-    np.testing.assert_array_equal(guarded(NOISY), unguarded(NOISY))
+    # Noise alone changes no photo's overall tone: the guard restores its detail and keeps its tone.
+    assert judge(guarded.guard, Image(rgb=NOISY, alpha=None)).action == "keep_tone"
+    expected = keep_tone(Image(rgb=NOISY, alpha=None), Image(rgb=unguarded(NOISY), alpha=None)).rgb
+    np.testing.assert_array_equal(guarded(NOISY), expected)
 
 
 def test_guard_judges_each_image_of_a_batch_tensor(guarded):

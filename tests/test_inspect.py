@@ -117,7 +117,8 @@ def test_batch_guard_writes_clean_photos_unchanged_and_restores_the_rest(folder,
     for photo in PHOTOS:
         assert items[f"{photo}-clean"]["status"] == "ok" and items[f"{photo}-clean"]["guarded"]
         assert same_pixels(out / f"{photo}-clean.png", folder / f"{photo}-clean.png")
-        assert "guarded" not in items[f"{photo}-haze"]
+        # Haze changes a whole photo's tone: the guard lets the model change it.
+        assert items[f"{photo}-haze"]["guarded"] is False and items[f"{photo}-haze"]["tone_kept"] is False
         assert not same_pixels(out / f"{photo}-haze.png", folder / f"{photo}-haze.png")
     assert data["summary"]["guarded"] >= len(PHOTOS) and data["summary"]["skipped_clean"] == 0
 
@@ -134,7 +135,21 @@ def test_fix_guard_leaves_a_clean_photo_as_it_was(folder, tmp_path):
     hazy = folder / f"{PHOTOS[0]}-haze.png"
     result = invoke("fix", hazy, "-o", tmp_path / "haze.png", "--guard", "--json")
     assert result.exit_code == 0, result.output
-    assert "guarded" not in json.loads(result.stdout)
+    report = json.loads(result.stdout)
+    assert report["guarded"] is False and report["tone_kept"] is False and "haze" in report["perception"]["detected"]
+
+
+def test_fix_guard_keeps_a_noisy_photos_tone_and_says_so(folder, tmp_path):
+    noisy = folder / f"{PHOTOS[0]}-noise.png"
+    result = invoke("fix", noisy, "-o", tmp_path / "noise.png", "--guard", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["tone_kept"] is True and report["guarded"] is False and report["perception"]["detected"] == ["noise"]
+    before, after = (to_float(read_image(path).rgb) for path in (noisy, tmp_path / "noise.png"))
+    assert np.abs(after.mean(axis=(0, 1)) - before.mean(axis=(0, 1))).max() < 0.01  # its colour, as it was
+    assert after.std() < before.std()  # and its noise removed
+    result = invoke("fix", noisy, "-o", tmp_path / "noise2.png", "--guard")
+    assert "tone and colour are kept" in result.output
 
 
 def test_guard_and_skip_clean_exclude_each_other(folder, tmp_path):

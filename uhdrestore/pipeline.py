@@ -19,6 +19,7 @@ import numpy as np
 from torch import nn
 
 from .arrays import restore_any
+from .guard import guarded_restore
 from .hub import LoadedModel
 from .io import Image, ImageMetadata
 from .models.descriptor import ModelDescriptor, describe
@@ -52,8 +53,9 @@ class Restorer:
     runtime: Runtime
     tiles: TileConfig = TileConfig()
     loaded: LoadedModel[nn.Module] | None = None  # where the weights came from, when loaded by from_pretrained
-    # A perceiver (on the CPU: it is small) that looks at each image first: one it calls clean comes back
-    # unchanged instead of restored, as `fix --guard` writes it. None: every image is restored.
+    # A perceiver (on the CPU: it is small) that looks at each image first, as `fix --guard` does
+    # (uhdrestore.guard): one it calls clean comes back unchanged instead of restored, one with no haze,
+    # low light, rain or snow keeps its tone and colour. None: every image is restored as it comes.
     guard: Perceiver | None = None
 
     @classmethod
@@ -76,8 +78,9 @@ class Restorer:
         `device` is auto, cpu, cuda, cuda:N or mps; `precision` auto, fp32, fp16 or bf16 (auto:
         fp32 on CPU, bf16 or fp16 on CUDA where the model supports it). With `guard`, images the
         `perceiver` ("default": the bundled one, a folder or a Hub id) calls clean come back
-        unchanged (`fix --guard`). Raises `WeightsError` for a missing, corrupt or unreachable
-        model or perceiver and `DeviceError` for an unusable device.
+        unchanged and those it finds no global degradation in keep their tone (`fix --guard`).
+        Raises `WeightsError` for a missing, corrupt or unreachable model or perceiver and
+        `DeviceError` for an unusable device.
         """
         import torch
 
@@ -107,16 +110,15 @@ class Restorer:
         """Restore a NumPy array, torch tensor, PIL image or `Image`; the same type and dtype come back.
 
         With a `guard`, an image (each image of a batch tensor) the perceiver calls clean comes
-        back with its pixels as they were (float64 through float32, as every image goes).
+        back with its pixels as they were (float64 through float32, as every image goes), and one
+        with no haze, low light, rain or snow keeps its tone and colour (uhdrestore.guard).
         Raises `InputImageError` for pixels it cannot restore (see `uhdrestore.arrays`),
         `DeviceMemoryError` when even the smallest tile does not fit.
         """
-        def restore_unless_clean(pixels: Image) -> Image:
-            if self.clean_perception(pixels) is not None:
-                return dataclasses.replace(pixels, rgb=pixels.rgb.copy())  # never a view of the caller's array
-            return self.restore(pixels, on_tile=on_tile)[0]
+        def restore_as_guarded(pixels: Image) -> Image:
+            return guarded_restore(lambda part: self.restore(part, on_tile=on_tile), self.guard, pixels)[0]
 
-        return restore_any(image, restore_unless_clean)
+        return restore_any(image, restore_as_guarded)
 
     def clean_perception(self, image: Image) -> Perception | None:
         """With a `guard`, the perceiver's reading of `image` when it calls it clean; else None (always None

@@ -17,7 +17,8 @@ from .inspect import load_perceiver_for_cli
 
 GuardOpt = Annotated[bool, typer.Option(
     "--guard", help="Do no harm: photos the perceiver calls clean are written out as they were read "
-                    "(not restored; a JPEG is re-encoded), so a clean photo is not made worse.")]
+                    "(not restored; a JPEG is re-encoded), and photos in which it finds no haze, low light, "
+                    "rain or snow keep their own tone and colour (only detail is restored).")]
 
 
 def load_guard(guard: bool, perceiver: str, offline: bool) -> Any:
@@ -62,9 +63,21 @@ def tiling_report(result: Any) -> dict[str, Any]:
             "fallbacks": result.fallbacks, "value_range": list(result.span) if result.span else None}
 
 
-def guard_report(perception: Any) -> dict[str, Any]:
-    """The report of a photo --guard left as it was."""
-    return {"guarded": True, "reason": "clean", "perception": perception.to_dict()}
+def guarded_restore(restorer: Any, judge: Any, image: Any, *, on_tile: Any = None) -> tuple[Any, Any, Any]:
+    """(output, the restore's result or None when --guard passed it, the guard's verdict or None)."""
+    from ..guard import guarded_restore as restore_as_guarded
+
+    return restore_as_guarded(lambda part: restorer.restore(part, on_tile=on_tile), judge, image)
+
+
+def guard_note(source: Path | str, verdict: Any) -> str | None:
+    """The line --guard prints when it held the restorer back, else None."""
+    if verdict is None or verdict.action == "restore":
+        return None
+    if verdict.action == "pass":
+        return f"note: {source} looks clean to the perceiver: written unchanged (--guard)"
+    return (f"note: {source}: the perceiver finds no haze, low light, rain or snow: its tone and colour "
+            "are kept, only detail is restored (--guard)")
 
 
 def hdr_note(source: Path | str, span: tuple[float, float]) -> str:

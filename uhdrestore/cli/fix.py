@@ -148,19 +148,16 @@ def _restore(job: _Job, models: _Models, console: Any, *, quality: int) -> dict[
 
     started = time.perf_counter()
     image, name = job.image, STDIO if _is_stdio(job.source) else job.source.name
-    clean = engine.clean_perception(models.judge, image)
-    if clean is not None:
-        restored, result = image, None
-        if not console.quiet:
-            console.print(f"note: {job.source} looks clean to the perceiver: written unchanged (--guard)",
-                          highlight=False, soft_wrap=True)
-    else:
-        with progress_display(console, "tiles") as progress:
-            task = progress.add_task(name, total=None, rate="")
-            restored, result = models.restorer.restore(image, on_tile=lambda done, total: progress.update(
-                task, completed=done, total=total))
-        if result.span is not None and not console.quiet:
-            console.print(engine.hdr_note(job.source, result.span), highlight=False, soft_wrap=True)
+    with progress_display(console, "tiles") as progress:
+        task = progress.add_task(name, total=None, rate="")
+        restored, result, verdict = engine.guarded_restore(
+            models.restorer, models.judge, image,
+            on_tile=lambda done, total: progress.update(task, completed=done, total=total))
+    note = engine.guard_note(job.source, verdict)
+    if note and not console.quiet:
+        console.print(note, highlight=False, soft_wrap=True)
+    if result is not None and result.span is not None and not console.quiet:
+        console.print(engine.hdr_note(job.source, result.span), highlight=False, soft_wrap=True)
     if _is_stdio(job.target):
         _write_stdout(encode_image(restored, job.stdout_extension, jpeg_quality=quality))
     else:
@@ -169,7 +166,7 @@ def _restore(job: _Job, models: _Models, console: Any, *, quality: int) -> dict[
         write_image(job.compare, compare_image(image, restored), jpeg_quality=quality)
     return {"input": json_path(job.source), "output": json_path(job.target), "compare": json_path(job.compare),
             "seconds": round(time.perf_counter() - started, 3), "size": [image.width, image.height],
-            **(engine.guard_report(clean) if result is None else engine.tiling_report(result))}
+            **({} if result is None else engine.tiling_report(result)), **({} if verdict is None else verdict.report())}
 
 
 def _write_stdout(data: bytes) -> None:
@@ -260,7 +257,7 @@ def _fix_several(plan: list[tuple[Path, Path]], models: _Lazy, console: Any, *, 
 
     errors_console = stderr_console()  # failures are printed under --quiet and --json too
     items: list[dict[str, Any]] = []
-    failed = guarded = 0
+    failed = guarded = tone_kept = 0
     claimed: dict[Path, Path] = {}
     started = time.perf_counter()
     for source, target in plan:
@@ -285,6 +282,7 @@ def _fix_several(plan: list[tuple[Path, Path]], models: _Lazy, console: Any, *, 
             del job  # let its pixels go before the next input is read
         failed += report["status"] == "failed"
         guarded += bool(report.get("guarded"))
+        tone_kept += bool(report.get("tone_kept"))
         items.append(report)
         if report["status"] == "ok" and not (quiet or json_output):
             typer.echo(str(target))
@@ -292,7 +290,7 @@ def _fix_several(plan: list[tuple[Path, Path]], models: _Lazy, console: Any, *, 
     if json_output:
         print_json({"command": "fix", **models.report(),
                     "summary": {"processed": len(plan) - failed, "failed": failed, "guarded": guarded,
-                                "seconds": round(seconds, 3)},
+                                "tone_kept": tone_kept, "seconds": round(seconds, 3)},
                     "items": items})
     elif not quiet:
         console.print(f"{len(plan) - failed} restored, {failed} failed", highlight=False, soft_wrap=True)

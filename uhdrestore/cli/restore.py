@@ -146,7 +146,7 @@ def batch(
         items: list[dict[str, Any]] = []  # the --json report's entries (kept only for --json)
         failed: list[tuple[str, str | None]] = []
         clean: list[str] = []
-        tally = {"processed": 0, "skipped": 0, "guarded": 0, "excluded": 0, "planned": 0}
+        tally = {"processed": 0, "skipped": 0, "guarded": 0, "tone_kept": 0, "excluded": 0, "planned": 0}
         megapixels = 0.0
         rank_report = RankReport(output_dir, shard) if shard.is_split and not dry_run else None
 
@@ -206,13 +206,13 @@ def batch(
                 with file_progress(progress_console, total=limit) as progress:
 
                     def restore(image: Any) -> tuple[Any, dict[str, Any]]:
-                        perception = engine.clean_perception(judge, image)
-                        if perception is not None:
-                            if guard:
-                                return image, engine.guard_report(perception)
-                            return None, {"reason": "clean", "perception": perception.to_dict()}
-                        restored, result = restorer.restore(image)
-                        return restored, engine.tiling_report(result)
+                        if not guard:
+                            perception = engine.clean_perception(judge, image)  # --skip-clean's judge
+                            if perception is not None:
+                                return None, {"reason": "clean", "perception": perception.to_dict()}
+                        restored, result, verdict = engine.guarded_restore(restorer, judge if guard else None, image)
+                        return restored, {**({} if result is None else engine.tiling_report(result)),
+                                          **({} if verdict is None else verdict.report())}
 
                     def on_result(result: Any) -> None:
                         nonlocal megapixels
@@ -220,6 +220,7 @@ def batch(
                         if result.status == "ok":
                             tally["processed"] += 1
                             tally["guarded"] += bool(result.details.get("guarded"))
+                            tally["tone_kept"] += bool(result.details.get("tone_kept"))
                         elif result.status == "failed":
                             failed.append((str(result.item.source), result.error))
                         else:
@@ -255,6 +256,7 @@ def batch(
                 report.update(engine.report_common(loaded, restorer))
             report["summary"] = {"processed": tally["processed"], "skipped": tally["skipped"] + len(clean),
                                  "skipped_clean": len(clean), "guarded": tally["guarded"],
+                                 "tone_kept": tally["tone_kept"],
                                  "failed": len(failed), "seconds": round(seconds, 3),
                                  "megapixels_per_second": round(megapixels / max(seconds, 1e-9), 3),
                                  "excluded": tally["excluded"], "stopped_early": stopped}
@@ -266,7 +268,8 @@ def batch(
             print_json(report)
         else:
             skipped_clean = f", {len(clean)} skipped (clean)" if skip_clean else ""
-            guarded = f" ({tally['guarded']} clean: written unchanged)" if guard else ""
+            guarded = (f" ({tally['guarded']} clean: written unchanged; {tally['tone_kept']} kept their tone)"
+                       if guard else "")
             excluded = f", {tally['excluded']} left out (--include/--exclude)" if tally["excluded"] else ""
             done = (f"{tally['planned']} to restore (dry run: nothing loaded or written)" if dry_run
                     else f"{tally['processed']} restored")

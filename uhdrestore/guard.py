@@ -1,0 +1,101 @@
+"""Do no harm (`--guard`): what the perceiver's reading of a photo lets the restorer change.
+
+A photo the perceiver calls clean is left as it was. A photo in which it finds none of the kinds
+whose removal changes a whole photo's tone and colour (haze and low light, and the veils and streak
+energy of rain and snow) keeps its own tone and colour: the restorer's fine detail is kept, its
+low-frequency change undone. The default model's worst losses are such global changes where none
+was called for: a pale interior given a dark cast under blur (-7 dB), a noisy night photo darkened (-4.5 dB)
+(benchmarks/results/quality_foreign_validation_v5_guard_tone.txt).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import cv2
+import numpy as np
+
+from .io import Image, value_range
+
+if TYPE_CHECKING:
+    from .perceive.inspect import Perception
+    from .perceive.model import Perceiver
+
+__all__ = ["GLOBAL_KINDS", "TONE_SIDE", "GuardVerdict", "guarded_restore", "judge", "keep_tone"]
+
+R = TypeVar("R")
+
+GLOBAL_KINDS = ("haze", "lowlight", "rain", "snow")
+# The tone a photo keeps: its colour averaged over cells of 1/24 of its long side (about 160 px at 4K),
+# coarse enough that no edge or texture the restorer sharpens or cleans lives in it.
+TONE_SIDE = 24
+
+Action = Literal["pass", "keep_tone", "restore"]
+
+
+@dataclass(frozen=True)
+class GuardVerdict:
+    """What the guard lets happen to one photo, and the reading it is based on."""
+
+    perception: Perception
+    action: Action  # pass: written as it was; keep_tone: restored, tone kept; restore: restored as is
+
+    def report(self) -> dict[str, Any]:
+        """The JSON report's guard fields."""
+        reason = {"pass": "clean", "keep_tone": "tone kept", "restore": None}[self.action]
+        return {"guarded": self.action == "pass", "tone_kept": self.action == "keep_tone",
+                **({"reason": reason} if reason else {}), "perception": self.perception.to_dict()}
+
+
+def judge(perceiver: Perceiver, image: Image) -> GuardVerdict:
+    """The perceiver's reading of `image` -> what may change: nothing, the detail, or everything."""
+    from .perceive.inspect import perceive  # only a guard needs the perceiver's code
+
+    perception = perceive(perceiver, image)
+    if perception.is_clean:
+        return GuardVerdict(perception, "pass")
+    global_change = any(kind in perception.detected for kind in GLOBAL_KINDS)
+    return GuardVerdict(perception, "restore" if global_change else "keep_tone")
+
+
+def _tone(pixels: np.ndarray) -> np.ndarray:
+    """(H, W, C) float32 -> its colour averaged over TONE_SIDE cells across the long side, smoothly upsampled."""
+    height, width = pixels.shape[:2]
+    scale = TONE_SIDE / max(height, width)
+    small = cv2.resize(pixels, (max(1, round(width * scale)), max(1, round(height * scale))),
+                       interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR).reshape(pixels.shape)
+
+
+def keep_tone(before: Image, after: Image) -> Image:
+    """`after` (restored from `before`) with `before`'s tone and colour: after + tone(before) - tone(after).
+
+    In the input's bit depth and value range; alpha and metadata are `after`'s.
+    """
+    original, restored = before.rgb.astype(np.float32), after.rgb.astype(np.float32)
+    kept = restored + _tone(original) - _tone(restored)
+    if np.issubdtype(after.rgb.dtype, np.integer):
+        kept = np.rint(np.clip(kept, 0, np.iinfo(after.rgb.dtype).max))
+    else:
+        low, high = value_range(before.rgb) or (0.0, 1.0)
+        kept = np.clip(kept, low, high)
+    return dataclasses.replace(after, rgb=kept.astype(after.rgb.dtype))
+
+
+def guarded_restore(restore: Callable[[Image], tuple[Image, R]], perceiver: Perceiver | None, image: Image
+                    ) -> tuple[Image, R | None, GuardVerdict | None]:
+    """`restore(image)` as the guard allows: (output, restore's result or None if passed, the verdict).
+
+    Without a perceiver every image is restored (verdict None). A passed image comes back as a copy,
+    never a view of the caller's pixels.
+    """
+    verdict = None if perceiver is None else judge(perceiver, image)
+    if verdict is not None and verdict.action == "pass":
+        return dataclasses.replace(image, rgb=image.rgb.copy()), None, verdict
+    restored, result = restore(image)
+    if verdict is not None and verdict.action == "keep_tone":
+        restored = keep_tone(image, restored)
+    return restored, result, verdict
