@@ -273,3 +273,19 @@ def test_train_perceiver_calibrates_thresholds_on_photos_it_did_not_train_on(tmp
     assert saved == record["thresholds"] and len(saved) == len(PERCEIVED_KINDS) and record["examples"] <= 12
     assert "calibrated on" in (run / "model" / "README.md").read_text()
     assert (run / "examples-calibration.safetensors").is_file()
+
+
+def test_a_sparse_cue_perceiver_saves_loads_and_reads_a_photo_and_old_configs_lack_it(tmp_path):
+    sparse = PerceiverConfig(sparse_cues=True)
+    model = Perceiver(sparse)
+    # The full-resolution first layer keeps the crops' size; the plain network halves it at once.
+    assert model.crop_net[0].stride == (1, 1) and Perceiver(CONFIG).crop_net[0].stride == (2, 2)
+    folder = save_model(model, sparse, tmp_path / "p")
+    loaded = load_perceiver(str(folder)).module
+    assert loaded.config.sparse_cues
+    rgb = np.rint(synthetic_photo(120, 90) * 255).astype(np.uint8)
+    assert perceive(loaded, Image(rgb=rgb, alpha=None)).tier in TIERS
+    old = {key: value for key, value in CONFIG.to_dict().items() if key != "sparse_cues"}
+    assert PerceiverConfig.from_dict(json.loads(json.dumps(old))).sparse_cues is False
+    with pytest.raises(ValueError, match="sparse_cues"):
+        PerceiverConfig(sparse_cues="yes")  # type: ignore[arg-type]

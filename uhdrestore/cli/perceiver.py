@@ -54,6 +54,9 @@ def train_perceiver(
     width: Annotated[int, typer.Option(
         min=1, help="Channels of the network's first layer (deeper layers use 2x and 4x): compute grows about "
                     "with its square.")] = PerceiverTraining.width,
+    sparse_cues: Annotated[bool, typer.Option(
+        "--sparse-cues", help="Give the crop network a full-resolution first layer and a spatial maximum, for "
+                              "faint streaks and flakes (about 2x the compute).")] = PerceiverTraining.sparse_cues,
     seed: Annotated[int, typer.Option()] = 0,
     run_dir: Annotated[Path, typer.Option(help="Where the checkpoint and validation.json go.")
                        ] = Path("runs/perceiver"),
@@ -83,7 +86,8 @@ def train_perceiver(
                 steps=steps, batch_size=batch_size, learning_rate=lr, seed=seed,
                 holdout=tuple(dict.fromkeys(named + listed)), jpeg_downscale=jpeg_downscale,
                 restorer=None if restorer == "none" else restorer, calibration_share=calibration_share,
-                calibration_examples=calibration_examples, clean_false_alarms=clean_false_alarms, width=width)
+                calibration_examples=calibration_examples, clean_false_alarms=clean_false_alarms, width=width,
+                sparse_cues=sparse_cues)
         except ValueError as error:
             raise typer.BadParameter(str(error)) from None
         check_run_dir(run_dir, resume=resume, overwrite=overwrite)

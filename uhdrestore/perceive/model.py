@@ -41,6 +41,10 @@ class PerceiverConfig:
     width: int = 16  # channels of the first layer; deeper layers use 2x and 4x
     embedding: int = 64  # size of the degradation embedding
     negative_slope: float = 0.1
+    # Sparse cues: the crop network starts with a full-resolution layer (streaks and flakes one or two
+    # pixels wide alias away under a strided first layer) and pools the spatial maximum beside the mean
+    # and spread (a few streaks light up a few positions; a mean dilutes them). Off in configs before it.
+    sparse_cues: bool = False
     # Probability at which each kind (PERCEIVED_KINDS order) counts as present: set by training's
     # calibration (a target share of clean photos flagged); configs written before it read 0.5.
     detection_thresholds: tuple[float, ...] = (0.5,) * len(PERCEIVED_KINDS)
@@ -51,6 +55,8 @@ class PerceiverConfig:
                 not all(0 < t < 1 for t in self.detection_thresholds):
             raise ValueError(f"detection_thresholds must be {len(PERCEIVED_KINDS)} probabilities in (0, 1), one per "
                              f"kind ({', '.join(PERCEIVED_KINDS)}). Got {list(self.detection_thresholds)!r}")
+        if not isinstance(self.sparse_cues, bool):
+            raise ValueError(f"sparse_cues must be true or false. Got {self.sparse_cues!r}")
         if self.arch != "perceiver":
             raise ValueError(f"not a perceiver config (arch {self.arch!r}); expected arch 'perceiver'")
         for name in ("view_size", "crop_size", "crop_rows", "crop_cols", "width", "embedding"):
@@ -117,9 +123,12 @@ def views(images: torch.Tensor, config: PerceiverConfig) -> tuple[torch.Tensor, 
     return view, torch.stack(crops, dim=1)
 
 
-def _stem(channels: list[int], in_channels: int, slope: float) -> nn.Sequential:
-    """Stride-2 3x3 convolutions, each followed by a LeakyReLU."""
+def _stem(channels: list[int], in_channels: int, slope: float, *, full_resolution: bool = False) -> nn.Sequential:
+    """Stride-2 3x3 convolutions, each followed by a LeakyReLU; optionally a stride-1 one first."""
     layers: list[nn.Module] = []
+    if full_resolution:
+        layers += [nn.Conv2d(in_channels, channels[0], 3, padding=1), nn.LeakyReLU(slope)]
+        in_channels = channels[0]
     for out_channels in channels:
         layers += [nn.Conv2d(in_channels, out_channels, 3, stride=2, padding=1), nn.LeakyReLU(slope)]
         in_channels = out_channels
@@ -162,10 +171,12 @@ def view_statistics(view: torch.Tensor) -> torch.Tensor:
 STATISTICS = 6 + 3 * 6  # view statistics + crop statistics averaged, minimum and maximum over crops
 
 
-def _mean_std(features: torch.Tensor) -> torch.Tensor:
-    """(N, C, H, W) -> (N, 2C): how strong a pattern is and how unevenly it is spread."""
+def _mean_std(features: torch.Tensor, *, with_max: bool = False) -> torch.Tensor:
+    """(N, C, H, W) -> (N, 2C), or (N, 3C) with the maximum: how strong a pattern is, how unevenly
+    it is spread, and how strong it is where it is strongest."""
     flat = features.flatten(2)
-    return torch.cat([flat.mean(dim=2), flat.std(dim=2)], dim=1)
+    pooled = [flat.mean(dim=2), flat.std(dim=2)] + ([flat.amax(dim=2)] if with_max else [])
+    return torch.cat(pooled, dim=1)
 
 
 class Perceiver(nn.Module):
@@ -178,9 +189,10 @@ class Perceiver(nn.Module):
         deep = 4 * width
         self.view_net = _stem([width, 2 * width, deep, deep], 3, slope)
         # Crops get their high-pass too: noise and blur live there, and the first layer is strided.
-        self.crop_net = _stem([width, 2 * width, deep, deep], 6, slope)
-        # view mean/std + crop mean/std averaged and maxed over crops + the classical statistics
-        pooled = 2 * deep + 4 * deep + STATISTICS
+        self.crop_net = _stem([width, 2 * width, deep, deep], 6, slope, full_resolution=config.sparse_cues)
+        # view mean/std + crop mean/std(/max) averaged and maxed over crops + the classical statistics
+        crop_pooled = (3 if config.sparse_cues else 2) * deep
+        pooled = 2 * deep + 2 * crop_pooled + STATISTICS
         self.embed = nn.Sequential(nn.Linear(pooled, 2 * config.embedding), nn.LeakyReLU(slope),
                                    nn.Linear(2 * config.embedding, config.embedding))
         self.kinds = nn.Linear(config.embedding, len(PERCEIVED_KINDS))
@@ -191,7 +203,8 @@ class Perceiver(nn.Module):
         batch, count = crops.shape[:2]
         crops = crops.flatten(0, 1)
         detail = crops - F.avg_pool2d(crops, 3, stride=1, padding=1, count_include_pad=False)
-        crop_stats = _mean_std(self.crop_net(torch.cat([crops, 4 * detail], dim=1))).view(batch, count, -1)
+        crop_features = self.crop_net(torch.cat([crops, 4 * detail], dim=1))
+        crop_stats = _mean_std(crop_features, with_max=self.config.sparse_cues).view(batch, count, -1)
         cues = crop_statistics(crops).view(batch, count, -1)
         pooled = torch.cat([_mean_std(self.view_net(view)), crop_stats.mean(dim=1), crop_stats.amax(dim=1),
                             view_statistics(view), cues.mean(dim=1), cues.amin(dim=1), cues.amax(dim=1)], dim=1)

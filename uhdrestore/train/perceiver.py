@@ -71,6 +71,7 @@ class PerceiverTraining:
     calibration_examples: int = 1000
     clean_false_alarms: float = 0.03  # calibration's target: share of clean examples flagged
     width: int = PerceiverConfig.width  # the network's first-layer channels (PerceiverConfig.width)
+    sparse_cues: bool = PerceiverConfig.sparse_cues  # full-resolution first layer + spatial max (PerceiverConfig)
 
     def __post_init__(self) -> None:
         for name in ("examples", "validation_examples", "steps", "batch_size", "checkpoint_every", "width"):
@@ -166,7 +167,7 @@ def train_perceiver(settings: PerceiverTraining, *, clean_dir: Path | Sequence[P
     WeightsError for a bad checkpoint or restorer, OutputError for an unwritable run folder.
     """
     make_run_dir(run_dir)
-    config = config or PerceiverConfig(width=settings.width)
+    config = config or PerceiverConfig(width=settings.width, sparse_cues=settings.sparse_cues)
     torch.manual_seed(settings.seed)
     photos = CleanPhotos(clean_dir, holdout=settings.holdout, seed=settings.seed,
                          jpeg_downscale=settings.jpeg_downscale)
