@@ -8,6 +8,7 @@
 # Candidate 6 against 5: a network of width 24 (16 before: 2x the compute, 0.36 M parameters), 24 000
 # examples (20 000), and the sparse "crisp" snow among them (degrade/snow.py).
 # About 80 minutes on 2 CPU cores (generating the examples is about a third of it).
+# Candidate 7 (not shipped; docs/model-history.md) was this script with: --width 12 --sparse-cues
 # Run from the repository root with shared/ beside it, after `make install`:
 #     bash recipes/train_perceiver.sh [RUN_DIR]        # RUN_DIR defaults to runs/perceiver
 # An interrupted run continues with: bash recipes/train_perceiver.sh RUN_DIR --resume
