@@ -4,7 +4,7 @@ A photo the perceiver calls clean is left as it was. A photo in which it finds n
 whose removal changes a whole photo's tone and colour (haze and low light, and the veils and streak
 energy of rain and snow) keeps its own tone and colour: the restorer's fine detail is kept, its
 low-frequency change undone. The default model's worst losses are such global changes where none
-was called for: a pale interior given a dark cast under blur (-7 dB), a noisy night photo darkened (-4.5 dB)
+was called for: a pale interior given a dark cast under blur (-7 dB), a noisy night photo's shadows lifted (-4.5 dB)
 (benchmarks/results/quality_foreign_validation_v5_guard_tone.txt).
 """
 
