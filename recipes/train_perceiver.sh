@@ -9,6 +9,7 @@
 # examples (20 000), and the sparse "crisp" snow among them (degrade/snow.py).
 # About 80 minutes on 2 CPU cores (generating the examples is about a third of it).
 # Candidate 7 (not shipped; docs/model-history.md) was this script with: --width 12 --sparse-cues
+# Candidate 8 (training across sessions): training/perceiver-v8 --width 16 --sparse-cues [--resume]
 # Run from the repository root with shared/ beside it, after `make install`:
 #     bash recipes/train_perceiver.sh [RUN_DIR]        # RUN_DIR defaults to runs/perceiver
 # An interrupted run continues with: bash recipes/train_perceiver.sh RUN_DIR --resume
