@@ -4,13 +4,12 @@ Far layers hold many small faint flakes; near layers fewer, larger, blurred ones
 may be motion-streaked along the fall direction. Flakes within a layer come in three
 sizes (0.6x, 1x, 1.5x the layer's radius); positions come from `params.seed`.
 
-`sample` draws one of three looks (`STYLES`): falling flakes; sparkle, a texture of
+`sample` draws one of two looks (`STYLES`): falling flakes, or sparkle, a texture of
 tiny bright speckles everywhere (snow glinting in the light) under a bluish or warm cast
-(`cast`, per-channel gains over the whole result, as a camera's white balance would err);
-or crisp, sparse opaque flakes frozen in focus by a fast shutter or a flash, with no veil
-and no cast, so the photo around them is untouched (falling snow seen through clear air,
-close to the camera). Crisp was first made only for the perceiver; every default model up to
-v5 left such flakes in place, so it is now drawn for the restorer too.
+(`cast`, per-channel gains over the whole result, as a camera's white balance would err).
+A third look, "crisp", is made only when asked for (the perceiver's examples): sparse opaque
+flakes frozen in focus by a fast shutter or a flash, with no veil and no cast, so the photo
+around them is untouched (falling snow seen through clear air, close to the camera).
 """
 
 from __future__ import annotations
@@ -25,8 +24,8 @@ from ._common import (check_colour, check_image, check_range, check_severity, di
 
 __all__ = ["SnowLayer", "SnowParams", "STYLES", "apply", "sample"]
 
-STYLES = ("flakes", "sparkle", "crisp")  # the looks `sample` makes, drawn in these shares unless told
-_STYLE_SHARES = (0.5, 0.25, 0.25)
+STYLES = ("flakes", "sparkle", "crisp")  # the looks `sample` makes; it draws the first two unless told
+_DRAWN_STYLES, _STYLE_SHARES = ("flakes", "sparkle"), (0.7, 0.3)
 
 _SIZES = (0.6, 1.0, 1.5)  # flake radii within a layer, relative to its radius
 
@@ -106,16 +105,16 @@ def apply(image: np.ndarray, params: SnowParams) -> np.ndarray:
 def sample(rng: np.random.Generator, severity: float, *, style: str | None = None) -> SnowParams:
     """Snow from light flurries (severity 0) to a blizzard (severity 1), in one of `STYLES`.
 
-    `style` None draws it: "flakes" 50% (2-3 layers of round or streaked flakes and a veil
-    up to 0.4; a cast of 3-10% in a fifth of them), "sparkle" 25% (speckles of 1-3 px
+    `style` None draws it: "flakes" 70% (2-3 layers of round or streaked flakes and a veil
+    up to 0.4; a cast of 3-10% in a fifth of them), "sparkle" 30% (speckles of 1-3 px
     covering 0.8% (severity 0) to 4% (1) of the pixels, sometimes a few near flakes, a light
-    veil, always a bluish or warm cast of 4% to 15%), "crisp" 25% (one or two layers of
-    sharp-edged opaque flakes, radius 1 to 5 px, covering 0.3% (severity 0) to 3% (1) of the
-    pixels, no veil, no cast).
+    veil, always a bluish or warm cast of 4% to 15%). "crisp", only when asked for, is one or
+    two layers of sharp-edged opaque flakes (radius 1 to 5 px) covering 0.3% (severity 0) to
+    3% (1) of the pixels, no veil, no cast.
     """
     severity = check_severity(severity)
     if style is None:
-        style = STYLES[int(rng.choice(len(STYLES), p=_STYLE_SHARES))]
+        style = _DRAWN_STYLES[int(rng.choice(len(_DRAWN_STYLES), p=_STYLE_SHARES))]
     if style == "flakes":
         params = _flake_snow(rng, severity)
         if rng.random() < 0.2:
