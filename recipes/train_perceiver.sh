@@ -9,7 +9,8 @@
 # examples (20 000), and the sparse "crisp" snow among them (degrade/snow.py).
 # About 80 minutes on 2 CPU cores (generating the examples is about a third of it).
 # Candidate 7 (not shipped; docs/model-history.md) was this script with: --width 12 --sparse-cues
-# Candidate 8 (training across sessions): training/perceiver-v8 --width 16 --sparse-cues [--resume]
+# Candidate 8 (not shipped either) was: --width 16 --sparse-cues. Version 4, the bundled one, was made by
+# this script at commit b224c76 (20 000 examples, width 16; the examples have changed since).
 # Run from the repository root with shared/ beside it, after `make install`:
 #     bash recipes/train_perceiver.sh [RUN_DIR]        # RUN_DIR defaults to runs/perceiver
 # An interrupted run continues with: bash recipes/train_perceiver.sh RUN_DIR --resume
