@@ -71,6 +71,12 @@ def test_unknown_kind_error_names_the_known_kinds(tmp_path):
     assert "rain, haze, noise, blur, snow, lowlight, jpeg" in result.output
 
 
+def test_kind_look_names_the_output_without_a_colon(tmp_path):
+    result = invoke("degrade", write_photo(tmp_path / "photo.png"), "--kind", "snow:crisp")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "photo_snow-crisp.png").is_file()
+
+
 def test_missing_input_exits_3(tmp_path):
     result = invoke("degrade", tmp_path / "nope.png", "--kind", "haze")
     assert result.exit_code == 3

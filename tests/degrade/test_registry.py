@@ -33,6 +33,23 @@ def test_parse_kind_rejects_unknown_or_empty_parts(spec):
         assert "'fog'" in str(caught.value)
 
 
+def test_a_part_can_name_one_look_of_its_kind(photo):
+    assert parse_kind("Snow : Crisp+haze") == ("snow:crisp", "haze")
+    (kind, params), = sample_chain("snow:crisp", np.random.default_rng(0), 0.5)
+    assert kind == "snow"
+    assert params == registry.snow.sample(np.random.default_rng(0), 0.5, style="crisp")
+    crisp = degrade(photo, "snow:crisp", np.random.default_rng(1), 0.5)
+    assert np.array_equal(crisp, apply_params("snow", photo, registry.snow.sample(np.random.default_rng(1), 0.5,
+                                                                                   style="crisp")))
+
+
+@pytest.mark.parametrize(("spec", "shown"), [("snow:fog", "its looks are flakes, sparkle, crisp"),
+                                             ("haze:dense", "it has one look"), ("rain:", "unknown look ''")])
+def test_unknown_looks_are_rejected_naming_the_known_ones(spec, shown):
+    with pytest.raises(ValueError, match=shown):
+        parse_kind(spec)
+
+
 def test_degrade_chain_equals_each_part_in_order(photo):
     chained = degrade(photo, "rain+haze", np.random.default_rng(5), severity=0.6)
     rng = np.random.default_rng(5)

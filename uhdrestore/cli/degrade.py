@@ -25,7 +25,8 @@ def degrade(
     input: Annotated[Path, typer.Argument(help="The clean photo to degrade.", show_default=False)],
     kind: Annotated[str, typer.Option(
         "--kind", "-k", callback=_parse_kind, show_default=False,
-        help="rain, haze, noise, blur, snow, lowlight or jpeg; chain with '+' (rain+haze), applied in order.")],
+        help="rain, haze, noise, blur, snow, lowlight or jpeg; chain with '+' (rain+haze), applied in order; "
+             "KIND:LOOK picks one look (snow:crisp, rain:dense_long, lowlight:dull).")],
     severity: Annotated[float, typer.Option(
         "--severity", "-s", min=0.0, max=1.0, help="0 light to 1 heavy; the other parameters are drawn at random.")
     ] = 0.5,
@@ -51,7 +52,7 @@ def degrade(
 
     console = stderr_console(quiet or json_output)
     with errors(console):
-        target = output or default_output_path(input, suffix=f"_{kind}")
+        target = output or default_output_path(input, suffix=f"_{kind.replace(':', '-')}")
         check_output_path(input, target, overwrite=overwrite)
         image = read_image(input)
         check_writable(target, image.dtype)

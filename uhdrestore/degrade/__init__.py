@@ -4,7 +4,8 @@ Each kind lives in its own module (`rain`, `haze`, `noise`, `blur`, `snow`, `low
 `jpeg`) with a frozen parameter dataclass, a pure `apply(image, params)` and a
 `sample(rng, severity)` that draws parameters. Images are (H, W, 3) float32 RGB in [0, 1].
 Kinds chain with "+": "rain+haze" samples rain then haze from one generator and applies
-them in that order.
+them in that order. A part may name one look of a kind that has several (`STYLES`):
+"snow:crisp" always draws crisp snow, where "snow" draws the looks in their usual shares.
 
 >>> import numpy as np
 >>> image = np.full((32, 48, 3), 0.5, np.float32)
@@ -25,13 +26,14 @@ from ._common import check_image, check_severity
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["KINDS", "parse_kind", "sample_params", "sample_chain", "apply_params", "degrade", "params_to_dict",
+__all__ = ["KINDS", "parse_kind", "split_part", "sample_params", "sample_chain", "apply_params", "degrade", "params_to_dict",
            "params_from_dict", "blur", "haze", "jpeg", "lowlight", "noise", "rain", "snow"]
 
 KINDS: tuple[str, ...] = ("rain", "haze", "noise", "blur", "snow", "lowlight", "jpeg")
 
 _MODULES = {"rain": rain, "haze": haze, "noise": noise, "blur": blur, "snow": snow, "lowlight": lowlight,
             "jpeg": jpeg}
+_STYLED = {"rain": rain.STYLES, "snow": snow.STYLES, "lowlight": lowlight.STYLES}  # kinds with several looks
 _LAYERS = {"rain": rain.RainLayer, "snow": snow.SnowLayer}  # kinds whose `layers` field holds dataclasses
 _PARAMS: dict[str, type[DataclassInstance]] = {
     "rain": rain.RainParams, "haze": haze.HazeParams, "noise": noise.NoiseParams, "blur": blur.BlurParams,
@@ -39,19 +41,29 @@ _PARAMS: dict[str, type[DataclassInstance]] = {
 
 
 def parse_kind(spec: str) -> tuple[str, ...]:
-    """"rain" -> ("rain",); "rain+haze" -> ("rain", "haze"), applied in that order.
+    """"rain" -> ("rain",); "rain+haze" -> ("rain", "haze"), applied in that order; "snow:crisp" -> ("snow:crisp",).
 
     Case and spaces around names are ignored. Raises ValueError naming the known kinds
-    for an empty or unknown part.
+    (or the kind's looks) for an empty or unknown part.
     """
     if not isinstance(spec, str):
         raise ValueError(f"expected a kind such as 'rain' or 'rain+haze', got {spec!r}")
-    parts = tuple(part.strip().lower() for part in spec.split("+"))
+    parts = tuple(":".join(name.strip() for name in part.strip().lower().split(":")) for part in spec.split("+"))
     for part in parts:
-        if part not in KINDS:
-            what = "empty kind" if not part else f"unknown kind {part!r}"
+        kind, style = split_part(part)
+        if kind not in KINDS:
+            what = "empty kind" if not kind else f"unknown kind {kind!r}"
             raise ValueError(f"{what} in {spec!r}; known kinds: {', '.join(KINDS)} (chain them with '+')")
+        if style is not None and style not in _STYLED.get(kind, ()):
+            looks = f"its looks are {', '.join(_STYLED[kind])}" if kind in _STYLED else "it has one look"
+            raise ValueError(f"unknown look {style!r} of {kind} in {spec!r}; {looks}")
     return parts
+
+
+def split_part(part: str) -> tuple[str, str | None]:
+    """"snow:crisp" -> ("snow", "crisp"); "snow" -> ("snow", None)."""
+    kind, _, style = part.partition(":")
+    return kind, (style if _ else None)
 
 
 def _module(kind: str) -> Any:
@@ -60,22 +72,28 @@ def _module(kind: str) -> Any:
     return _MODULES[kind]
 
 
-def sample_params(kind: str, rng: np.random.Generator, severity: float | None = None) -> object:
-    """Draw the parameters of one `kind`; severity None draws it uniformly from [0, 1] with `rng`.
+def sample_params(kind: str, rng: np.random.Generator, severity: float | None = None, *,
+                  style: str | None = None) -> object:
+    """Draw the parameters of one `kind`, in its look `style` (None: drawn in its usual shares);
+    severity None draws it uniformly from [0, 1] with `rng`.
 
-    Raises ValueError for an unknown kind or a severity outside [0, 1].
+    Raises ValueError for an unknown kind or look, or a severity outside [0, 1].
     """
     module = _module(kind)
     severity = float(rng.uniform(0.0, 1.0)) if severity is None else check_severity(severity)
-    return module.sample(rng, severity)
+    if style is None:
+        return module.sample(rng, severity)
+    if kind not in _STYLED:
+        raise ValueError(f"{kind} has one look; got style {style!r}")
+    return module.sample(rng, severity, style=style)
 
 
 def sample_chain(spec: str, rng: np.random.Generator, severity: float | None = None) -> tuple[tuple[str, object], ...]:
-    """((kind, params), ...) for every part of `spec`, sampled from `rng` in order."""
-    kinds = parse_kind(spec)
+    """((kind, params), ...) for every part of `spec` ("snow:crisp" gives ("snow", ...)), sampled from `rng` in order."""
+    parts = [split_part(part) for part in parse_kind(spec)]
     if severity is not None:
         check_severity(severity)
-    return tuple((kind, sample_params(kind, rng, severity)) for kind in kinds)
+    return tuple((kind, sample_params(kind, rng, severity, style=style)) for kind, style in parts)
 
 
 def apply_params(kind: str, image: np.ndarray, params: object) -> np.ndarray:
