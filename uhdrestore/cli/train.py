@@ -64,7 +64,8 @@ def train(
     stages: Annotated[str, typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Comma-separated stages in training order: a degradation (rain, haze, noise, blur, snow, lowlight, "
-             "jpeg, a mix like rain+haze, or one look of a kind like snow:crisp) synthesised from --clean, or NAME=PATH for paired data: a folder "
+             "jpeg, a mix like rain+haze, or one look of a kind like snow:crisp) synthesised from --clean, or "
+             "NAME=PATH for paired data: a folder "
              "with lq/ + gt/ (or low/ + high/ ...), LQ_DIR:GT_DIR, templates like DIR/rain-{id}:DIR/norain-{id}, "
              "or a pairs CSV (see docs/training.md).")] = "rain,haze,noise",
     clean: Annotated[Optional[list[Path]], typer.Option(

@@ -26,8 +26,8 @@ from ._common import check_image, check_severity
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["KINDS", "parse_kind", "split_part", "sample_params", "sample_chain", "apply_params", "degrade", "params_to_dict",
-           "params_from_dict", "blur", "haze", "jpeg", "lowlight", "noise", "rain", "snow"]
+__all__ = ["KINDS", "parse_kind", "split_part", "sample_params", "sample_chain", "apply_params", "degrade",
+           "params_to_dict", "params_from_dict", "blur", "haze", "jpeg", "lowlight", "noise", "rain", "snow"]
 
 KINDS: tuple[str, ...] = ("rain", "haze", "noise", "blur", "snow", "lowlight", "jpeg")
 
@@ -89,7 +89,7 @@ def sample_params(kind: str, rng: np.random.Generator, severity: float | None = 
 
 
 def sample_chain(spec: str, rng: np.random.Generator, severity: float | None = None) -> tuple[tuple[str, object], ...]:
-    """((kind, params), ...) for every part of `spec` ("snow:crisp" gives ("snow", ...)), sampled from `rng` in order."""
+    """((kind, params), ...) for every part of `spec`, sampled from `rng` in order ("snow:crisp": ("snow", ...))."""
     parts = [split_part(part) for part in parse_kind(spec)]
     if severity is not None:
         check_severity(severity)
