@@ -324,7 +324,8 @@ def parse_args() -> argparse.Namespace:
                              "the content groups in turn; with --holdout one crop per kind at severity 0.5")
     parser.add_argument("--guard", metavar="PERCEIVER",
                         help="restore as fix --guard does with this perceiver ('default' or a folder): inputs it "
-                             "calls clean unchanged, those with no haze, low light, rain or snow with their tone kept")
+                             "calls clean or finds only blur in unchanged, those with no haze, low light, rain or "
+                             "snow with their tone kept")
     parser.add_argument("--foreign", action="store_true",
                         help="degrade with benchmarks/foreign.py's textbook recipes instead of ours")
     args = parser.parse_args()
@@ -414,15 +415,16 @@ def main() -> None:
     header = [f"# machine: {machine()}; model on {runtime.describe()}, untiled",
               f"# model: {described} ({parameters:.2f} M parameters)"]
     if judge is not None:
-        header.append(f"# guard (uhdrestore.guard, as fix --guard): inputs the perceiver {args.guard} calls clean are "
-                      "returned unchanged, those with no haze, low light, rain or snow keep their tone")
+        header.append(f"# guard (uhdrestore.guard, as fix --guard): inputs the perceiver {args.guard} calls clean, "
+                      "or finds only blur in, are returned unchanged; those with no haze, low light, rain or snow "
+                      "keep their tone")
     if args.holdout:
         run_holdout(args, restore, header)
     else:
         run_validation(args, restore, header)
     if judge is not None:
-        print(f"# guard: of {sum(actions.values())} inputs, {actions['pass']} called clean and left as they were, "
-              f"{actions['keep_tone']} kept their tone")
+        print(f"# guard: of {sum(actions.values())} inputs, {actions['pass']} called clean (or blur only) and left "
+              f"as they were, {actions['keep_tone']} kept their tone")
 
 
 if __name__ == "__main__":

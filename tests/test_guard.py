@@ -60,3 +60,36 @@ def test_without_a_perceiver_every_image_is_restored_as_it_comes():
     darker = Image(rgb=image.rgb // 2, alpha=None)
     out, result, verdict = guarded_restore(lambda part: (darker, "result"), None, image)
     assert out is darker and result == "result" and verdict is None
+
+
+def _perceived(**found: float) -> Perception:
+    """A reading that detects exactly the kinds given (probability >= 0.5), with the tier that goes with it."""
+    kinds = dict.fromkeys(("rain", "haze", "noise", "blur", "snow", "lowlight"), 0.1) | found
+    tier = "high" if not found else "medium"
+    return Perception(kind_probabilities=kinds, severity=0.0 if not found else 0.4, tier=tier,
+                      tier_probabilities={"low": 0.1, "medium": 0.3, "high": 0.6}, embedding=np.zeros(4))
+
+
+@pytest.mark.parametrize(("found", "action"), [
+    ({}, "pass"), ({"blur": 0.9}, "pass"),  # clean, or only what the model does not undo: left as it was
+    ({"blur": 0.9, "noise": 0.8}, "keep_tone"), ({"noise": 0.8}, "keep_tone"),
+    ({"blur": 0.9, "rain": 0.7}, "restore"), ({"haze": 0.9}, "restore")])
+def test_the_guard_restores_only_what_the_model_can_undo(monkeypatch, found, action):
+    import uhdrestore.perceive.inspect as inspect
+
+    monkeypatch.setattr(inspect, "perceive", lambda perceiver, image: _perceived(**found))
+    image = Image(rgb=from_float(CLEAN, np.uint8), alpha=None)
+    calls = []
+
+    def darken(part: Image) -> tuple[Image, str]:
+        calls.append(part)
+        return Image(rgb=part.rgb // 2, alpha=None), "result"
+
+    out, result, verdict = guarded_restore(darken, object(), image)  # type: ignore[arg-type]
+    assert verdict is not None and verdict.action == action
+    if action == "pass":
+        assert not calls and result is None and np.array_equal(out.rgb, image.rgb) and out.rgb is not image.rgb
+        assert verdict.report()["guarded"] is True
+        assert verdict.report()["reason"] == ("blur only" if found else "clean")
+    else:
+        assert len(calls) == 1 and result == "result" and verdict.report()["guarded"] is False

@@ -22,7 +22,7 @@ from uhdrestore.perceive.inspect import PERCEIVER_FOLDER, load_perceiver
 # perceiver takes its fine white flowers for rain (its model card says so).
 SOURCE = Path(__file__).parent / "data" / "dune_crop.png"
 PHOTOS = ["dune", "mirrored"]
-CASES = {"clean": None, "haze": "haze", "lowlight": "lowlight", "rain": "rain", "noise": "noise"}
+CASES = {"clean": None, "haze": "haze", "lowlight": "lowlight", "rain": "rain", "noise": "noise", "blur": "blur"}
 
 
 def save(path: Path, image: np.ndarray) -> Path:
@@ -150,6 +150,18 @@ def test_fix_guard_keeps_a_noisy_photos_tone_and_says_so(folder, tmp_path):
     assert after.std() < before.std()  # and its noise removed
     result = invoke("fix", noisy, "-o", tmp_path / "noise2.png", "--guard")
     assert "tone and colour are kept" in result.output
+
+
+def test_fix_guard_leaves_a_blurred_photo_as_it_was_and_says_why(folder, tmp_path):
+    blurred = folder / f"{PHOTOS[0]}-blur.png"  # the default model does not undo blur: it is not touched
+    result = invoke("fix", blurred, "-o", tmp_path / "blur.png", "--guard", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["guarded"] is True and report["reason"] == "blur only"
+    assert report["perception"]["detected"] == ["blur"]
+    assert same_pixels(tmp_path / "blur.png", blurred)
+    result = invoke("fix", blurred, "-o", tmp_path / "blur2.png", "--guard")
+    assert "finds blur only, which the model does not undo" in result.output
 
 
 def test_guard_and_skip_clean_exclude_each_other(folder, tmp_path):

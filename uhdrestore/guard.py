@@ -6,6 +6,11 @@ energy of rain and snow) keeps its own tone and colour: the restorer's fine deta
 low-frequency change undone. The default model's worst losses are such global changes where none
 was called for: a pale interior given a dark cast under blur (-7 dB), a noisy night photo's shadows lifted (-4.5 dB)
 (benchmarks/results/quality_foreign_validation_v5_guard_tone.txt).
+
+A photo in which it finds nothing but kinds the restorer does not undo (blur) is left as it was too:
+the default model changes a blurred photo by hundredths of a dB on average, which still made 16-21%
+of blurred photos slightly worse and damaged clean photos misread as blurred
+(benchmarks/results/quality_foreign_validation_v5_guard_blur.txt).
 """
 
 from __future__ import annotations
@@ -24,11 +29,13 @@ if TYPE_CHECKING:
     from .perceive.inspect import Perception
     from .perceive.model import Perceiver
 
-__all__ = ["GLOBAL_KINDS", "TONE_SIDE", "GuardVerdict", "guarded_restore", "judge", "keep_tone"]
+__all__ = ["GLOBAL_KINDS", "TONE_SIDE", "UNRESTORED_KINDS", "GuardVerdict", "guarded_restore", "judge", "keep_tone"]
 
 R = TypeVar("R")
 
 GLOBAL_KINDS = ("haze", "lowlight", "rain", "snow")
+# Kinds the default model does not undo (its blur gain is -0.01 to +0.01 dB): found alone, nothing is restored.
+UNRESTORED_KINDS = ("blur",)
 # The tone a photo keeps: its colour averaged over cells of 1/24 of its long side (about 160 px at 4K),
 # coarse enough that no edge or texture the restorer sharpens or cleans lives in it.
 TONE_SIDE = 24
@@ -43,9 +50,17 @@ class GuardVerdict:
     perception: Perception
     action: Action  # pass: written as it was; keep_tone: restored, tone kept; restore: restored as is
 
+    @property
+    def reason(self) -> str | None:
+        """Why the restorer was held back: "clean", "blur only", "tone kept"; None when it was not."""
+        if self.action == "pass":
+            found = self.perception.detected
+            return " and ".join(found) + " only" if found and not self.perception.is_clean else "clean"
+        return "tone kept" if self.action == "keep_tone" else None
+
     def report(self) -> dict[str, Any]:
         """The JSON report's guard fields."""
-        reason = {"pass": "clean", "keep_tone": "tone kept", "restore": None}[self.action]
+        reason = self.reason
         return {"guarded": self.action == "pass", "tone_kept": self.action == "keep_tone",
                 **({"reason": reason} if reason else {}), "perception": self.perception.to_dict()}
 
@@ -55,7 +70,7 @@ def judge(perceiver: Perceiver, image: Image) -> GuardVerdict:
     from .perceive.inspect import perceive  # only a guard needs the perceiver's code
 
     perception = perceive(perceiver, image)
-    if perception.is_clean:
+    if perception.is_clean or set(perception.detected) <= set(UNRESTORED_KINDS):
         return GuardVerdict(perception, "pass")
     global_change = any(kind in perception.detected for kind in GLOBAL_KINDS)
     return GuardVerdict(perception, "restore" if global_change else "keep_tone")

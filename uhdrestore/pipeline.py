@@ -54,8 +54,9 @@ class Restorer:
     tiles: TileConfig = TileConfig()
     loaded: LoadedModel[nn.Module] | None = None  # where the weights came from, when loaded by from_pretrained
     # A perceiver (on the CPU: it is small) that looks at each image first, as `fix --guard` does
-    # (uhdrestore.guard): one it calls clean comes back unchanged instead of restored, one with no haze,
-    # low light, rain or snow keeps its tone and colour. None: every image is restored as it comes.
+    # (uhdrestore.guard): one it calls clean, or finds only blur in, comes back unchanged instead of
+    # restored, one with no haze, low light, rain or snow keeps its tone and colour. None: every image is
+    # restored as it comes.
     guard: Perceiver | None = None
 
     @classmethod
@@ -77,8 +78,8 @@ class Restorer:
 
         `device` is auto, cpu, cuda, cuda:N or mps; `precision` auto, fp32, fp16 or bf16 (auto:
         fp32 on CPU, bf16 or fp16 on CUDA where the model supports it). With `guard`, images the
-        `perceiver` ("default": the bundled one, a folder or a Hub id) calls clean come back
-        unchanged and those it finds no global degradation in keep their tone (`fix --guard`).
+        `perceiver` ("default": the bundled one, a folder or a Hub id) calls clean, or finds only
+        blur in, come back unchanged and those it finds no global degradation in keep their tone (`fix --guard`).
         Raises `WeightsError` for a missing, corrupt or unreachable model or perceiver and
         `DeviceError` for an unusable device.
         """
@@ -109,9 +110,10 @@ class Restorer:
     def __call__(self, image: T, *, on_tile: Callable[[int, int], None] | None = None) -> T:
         """Restore a NumPy array, torch tensor, PIL image or `Image`; the same type and dtype come back.
 
-        With a `guard`, an image (each image of a batch tensor) the perceiver calls clean comes
-        back with its pixels as they were (float64 through float32, as every image goes), and one
-        with no haze, low light, rain or snow keeps its tone and colour (uhdrestore.guard).
+        With a `guard`, an image (each image of a batch tensor) the perceiver calls clean, or finds
+        only blur in, comes back with its pixels as they were (float64 through float32, as every
+        image goes), and one with no haze, low light, rain or snow keeps its tone and colour
+        (uhdrestore.guard).
         Raises `InputImageError` for pixels it cannot restore (see `uhdrestore.arrays`),
         `DeviceMemoryError` when even the smallest tile does not fit.
         """

@@ -17,8 +17,9 @@ from .inspect import load_perceiver_for_cli
 
 GuardOpt = Annotated[bool, typer.Option(
     "--guard", help="Do no harm: photos the perceiver calls clean are written out as they were read "
-                    "(not restored; a JPEG is re-encoded), and photos in which it finds no haze, low light, "
-                    "rain or snow keep their own tone and colour (only detail is restored).")]
+                    "(not restored; a JPEG is re-encoded), so are photos in which it finds only blur (which the "
+                    "default model does not undo), and photos in which it finds no haze, low light, rain or "
+                    "snow keep their own tone and colour (only detail is restored).")]
 
 
 def load_guard(guard: bool, perceiver: str, offline: bool) -> Any:
@@ -74,8 +75,11 @@ def guard_note(source: Path | str, verdict: Any) -> str | None:
     """The line --guard prints when it held the restorer back, else None."""
     if verdict is None or verdict.action == "restore":
         return None
-    if verdict.action == "pass":
+    if verdict.action == "pass" and verdict.reason == "clean":
         return f"note: {source} looks clean to the perceiver: written unchanged (--guard)"
+    if verdict.action == "pass":
+        return (f"note: {source}: the perceiver finds {verdict.reason}, which the model does not undo: "
+                "written unchanged (--guard)")
     return (f"note: {source}: the perceiver finds no haze, low light, rain or snow: its tone and colour "
             "are kept, only detail is restored (--guard)")
 
