@@ -165,8 +165,9 @@ CLASSICAL: dict[str, tuple[str, Restorer]] = {
 
 
 def classical_for(spec: str) -> tuple[str, Restorer]:
-    """(name, function) for a kind or a chain such as "rain+haze" (its first kind's baseline)."""
-    first = spec.split("+", 1)[0].strip().lower()
+    """(name, function) for a kind or a chain such as "rain+haze" (its first kind's baseline); a look
+    such as "snow:crisp" gets its kind's."""
+    first = spec.split("+", 1)[0].split(":", 1)[0].strip().lower()
     if first not in CLASSICAL:
         raise ValueError(f"no classical baseline for {spec!r}; known kinds: {', '.join(CLASSICAL)}")
     return CLASSICAL[first]
