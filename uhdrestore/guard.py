@@ -8,9 +8,9 @@ was called for: a pale interior given a dark cast under blur (-7 dB), a noisy ni
 (benchmarks/results/quality_foreign_validation_v5_guard_tone.txt).
 
 A photo in which it finds nothing but kinds the restorer does not undo (blur) is left as it was too:
-the default model changes a blurred photo by hundredths of a dB on average, which still made 16-21%
-of blurred photos slightly worse and damaged clean photos misread as blurred
-(benchmarks/results/quality_foreign_validation_v5_guard_blur.txt).
+the default model changes a blurred photo by hundredths of a dB on average, which still made 6-9%
+of blurred photos slightly worse (benchmarks/results/quality_foreign_validation_v5_guard_blur.txt
+against quality_foreign_validation_v5_guard_tone_all.txt).
 """
 
 from __future__ import annotations
