@@ -29,6 +29,8 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from uhdrestore.degrade import split_part
+
 __all__ = ["CLASSICAL", "bilateral", "bright_opening", "classical_for", "dark_channel_prior", "estimate_noise_sigma",
            "guided_filter", "lowlight_enhance", "nlm_denoise", "unsharp_mask"]
 
@@ -167,7 +169,7 @@ CLASSICAL: dict[str, tuple[str, Restorer]] = {
 def classical_for(spec: str) -> tuple[str, Restorer]:
     """(name, function) for a kind or a chain such as "rain+haze" (its first kind's baseline); a look
     such as "snow:crisp" gets its kind's."""
-    first = spec.split("+", 1)[0].split(":", 1)[0].strip().lower()
+    first, _look = split_part(spec.split("+", 1)[0].strip().lower())
     if first not in CLASSICAL:
         raise ValueError(f"no classical baseline for {spec!r}; known kinds: {', '.join(CLASSICAL)}")
     return CLASSICAL[first]
