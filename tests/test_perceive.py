@@ -289,3 +289,51 @@ def test_a_sparse_cue_perceiver_saves_loads_and_reads_a_photo_and_old_configs_la
     assert PerceiverConfig.from_dict(json.loads(json.dumps(old))).sparse_cues is False
     with pytest.raises(ValueError, match="sparse_cues"):
         PerceiverConfig(sparse_cues="yes")  # type: ignore[arg-type]
+
+
+def _perceiver_that_flags(flag: bool, config: PerceiverConfig = CONFIG) -> Perceiver:
+    """A perceiver that calls every photo rainy (flag) or clean (not flag), whatever it sees."""
+    model = Perceiver(config).eval()
+    with torch.no_grad():
+        model.kinds.weight.zero_()
+        model.kinds.bias.fill_(-10.0)
+        model.kinds.bias[PERCEIVED_KINDS.index("rain")] = 10.0 if flag else -10.0
+    return model
+
+
+def test_hard_clean_photos_are_judged_whole_and_as_crops_like_the_benchmark():
+    from uhdrestore.train.perceiver_hard import flagged_photos, judged_views
+
+    rng = np.random.default_rng(0)
+    large = np.zeros((1200, 2048, 3), np.uint8)
+    assert [view.shape[:2] for view in judged_views(large, rng)] == [(600, 1024), (512, 512), (512, 512)]
+    assert [view.shape[:2] for view in judged_views(np.zeros((300, 400, 3), np.uint8), rng)] == [(300, 400)]
+    photos = [np.rint(synthetic_photo(96, 128, seed=i) * 255).astype(np.uint8) for i in range(3)]
+    assert flagged_photos(_perceiver_that_flags(True), photos, seed=0) == [0, 1, 2]
+    assert flagged_photos(_perceiver_that_flags(False), photos, seed=0) == []
+
+
+def test_fine_tuning_starts_from_init_and_replays_only_training_photos_it_flags(tmp_path):
+    from tests.test_cli import invoke
+    from tests.train.test_data import write_photos
+    from uhdrestore.train.perceiver import PerceiverTraining, train_perceiver
+
+    clean = write_photos(tmp_path / "clean", count=8, size=(96, 128))
+    init = save_model(_perceiver_that_flags(True), CONFIG, tmp_path / "init")
+    settings = PerceiverTraining(examples=8, validation_examples=4, scenes=0, steps=1, batch_size=4, restorer=None,
+                                 learning_rate=1e-12, holdout=("photo0.png",), calibration_share=0.3,
+                                 calibration_examples=8, init=str(init), hard_clean_examples=6)
+    run = tmp_path / "run"
+    train_perceiver(settings, clean_dir=clean, run_dir=run, output_dir=run / "model")
+    hard = (run / "hard_clean.txt").read_text().split()
+    assert len(hard) == 5 and "photo0.png" not in hard  # 7 training photos, 2 of them kept to calibrate on
+    assert (run / "examples-hard-clean.safetensors").is_file()
+    tuned = load_perceiver(str(run / "model")).module
+    assert torch.allclose(tuned.kinds.bias, _perceiver_that_flags(True).kinds.bias, atol=1e-6)  # init's weights
+
+    no_init = invoke("train-perceiver", "--clean", clean, "--hard-clean", 4, "--run-dir", tmp_path / "a")
+    assert no_init.exit_code == 2 and "--init" in no_init.stderr
+    other_width = invoke("train-perceiver", "--clean", clean, "--init", init, "--width", 8, "--steps", 1,
+                         "--examples", 4, "--validation-examples", 2, "--restorer", "none", "--run-dir", tmp_path / "b")
+    assert other_width.exit_code == 4 and "--width 16" in other_width.stderr
+    assert len(other_width.stderr.strip().splitlines()) == 1

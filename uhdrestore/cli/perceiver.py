@@ -57,6 +57,13 @@ def train_perceiver(
     sparse_cues: Annotated[bool, typer.Option(
         "--sparse-cues", help="Give the crop network a full-resolution first layer and a spatial maximum, for "
                               "faint streaks and flakes (about 2x the compute).")] = PerceiverTraining.sparse_cues,
+    init: Annotated[Optional[str], typer.Option(
+        help="Start from this perceiver's weights and architecture (fine-tuning): 'default' (bundled), a perceiver "
+             "folder or a cached Hub id; its thresholds are calibrated again.", show_default=False)] = None,
+    hard_clean: Annotated[int, typer.Option(
+        min=0, help="Extra examples drawn from the training photos the --init perceiver flags as degraded though "
+                    "they are clean (whole or in a 512-px crop): 60% left clean, the rest degraded as usual. "
+                    "Review learning's replay of hard samples; listed in RUN_DIR/hard_clean.txt.")] = 0,
     seed: Annotated[int, typer.Option()] = 0,
     run_dir: Annotated[Path, typer.Option(help="Where the checkpoint and validation.json go.")
                        ] = Path("runs/perceiver"),
@@ -87,7 +94,7 @@ def train_perceiver(
                 holdout=tuple(dict.fromkeys(named + listed)), jpeg_downscale=jpeg_downscale,
                 restorer=None if restorer == "none" else restorer, calibration_share=calibration_share,
                 calibration_examples=calibration_examples, clean_false_alarms=clean_false_alarms, width=width,
-                sparse_cues=sparse_cues)
+                sparse_cues=sparse_cues, init=init, hard_clean_examples=hard_clean)
         except ValueError as error:
             raise typer.BadParameter(str(error)) from None
         check_run_dir(run_dir, resume=resume, overwrite=overwrite)

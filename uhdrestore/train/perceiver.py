@@ -27,17 +27,29 @@ from safetensors.torch import save_file
 
 from ..atomic import atomic_path
 from ..cards import front_matter, licence_section, perceiver_card_data
+from ..errors import WeightsError
 from ..hub import save_model
+from ..perceive.inspect import load_perceiver
 from ..perceive.model import TIERS, Perceiver, PerceiverConfig
 from ..pipeline import Restorer
 from ..restore import TileConfig
 from .checkpoint import load_checkpoint, optimizer_from_tensors, optimizer_to_tensors, pack, save_checkpoint, unpack
 from .data import CleanPhotos
-from .perceiver_examples import ExampleSet, draw_example, stack_examples
+from .perceiver_examples import EXAMPLE_FIELDS, ExampleSet, draw_example, stack_examples
 from .perceiver_calibration import Calibration, calibrate_thresholds
+from .perceiver_hard import flagged_photos
 from .perceiver_scores import Scores, predict, score_examples
 from .scenes import scenes as procedural_scenes
-from .shared import CALIBRATION, CHECKPOINT_NAME, TRAIN, VALIDATION, ResumeMismatchError, make_run_dir, warmup_cosine
+from .shared import (
+    CALIBRATION,
+    CHECKPOINT_NAME,
+    HARD_CLEAN,
+    TRAIN,
+    VALIDATION,
+    ResumeMismatchError,
+    make_run_dir,
+    warmup_cosine,
+)
 
 __all__ = ["PerceiverTraining", "perceiver_loss", "train_perceiver"]
 
@@ -48,7 +60,7 @@ WARMUP_STEPS = 100
 FLOOR_RATIO = 0.02  # the cosine ends at 2% of the peak learning rate
 LOG_EVERY = 100  # steps between loss lines
 EXAMPLES_VERSION = 6  # bump when samples.py changes what an example looks like: cached examples are redone
-EXAMPLE_FIELDS = ("view", "crops", "kinds", "kinds_known", "severity", "tier")
+HARD_CLEAN_SHARE = 0.6  # of the hard clean photos' examples left clean; the rest degraded as usual
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,8 @@ class PerceiverTraining:
     clean_false_alarms: float = 0.03  # calibration's target: share of clean examples flagged
     width: int = PerceiverConfig.width  # the network's first-layer channels (PerceiverConfig.width)
     sparse_cues: bool = PerceiverConfig.sparse_cues  # full-resolution first layer + spatial max (PerceiverConfig)
+    init: str | None = None  # a perceiver to start from (fine-tuning): "default", a folder or a cached Hub id
+    hard_clean_examples: int = 0  # extra examples of the training photos `init` flags when clean (perceiver_hard)
 
     def __post_init__(self) -> None:
         for name in ("examples", "validation_examples", "steps", "batch_size", "checkpoint_every", "width"):
@@ -88,6 +102,10 @@ class PerceiverTraining:
             raise ValueError(f"calibration_examples must be at least 1. Got {self.calibration_examples}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be positive. Got {self.learning_rate}")
+        if self.hard_clean_examples < 0:
+            raise ValueError(f"hard_clean_examples must be 0 or more. Got {self.hard_clean_examples}")
+        if self.hard_clean_examples and self.init is None:
+            raise ValueError("hard clean examples need a perceiver to find them with: pass --init")
 
 
 def perceiver_loss(model: Perceiver, batch: ExampleSet) -> torch.Tensor:
@@ -127,13 +145,13 @@ def _restorer(spec: str | None) -> Callable[[np.ndarray], np.ndarray] | None:
 
 
 def generate(photos: list[np.ndarray], config: PerceiverConfig, *, count: int, seed: int, split: int,
-             restorer: Callable[[np.ndarray], np.ndarray] | None, scenes: list[np.ndarray] | None = None
-             ) -> ExampleSet:
-    """`count` examples from `photos` (and `scenes`), logged every 1000."""
+             restorer: Callable[[np.ndarray], np.ndarray] | None, scenes: list[np.ndarray] | None = None,
+             **draw: Any) -> ExampleSet:
+    """`count` examples from `photos` (and `scenes`), logged every 1000; `draw` goes to draw_example."""
     examples = []
     started = time.perf_counter()
     for index in range(count):
-        examples.append(draw_example(photos, config, seed, split, index, restorer, scenes or ()))
+        examples.append(draw_example(photos, config, seed, split, index, restorer, scenes or (), **draw))
         if (index + 1) % 1000 == 0 or index + 1 == count:
             log.info("generated %d/%d examples (%.0f s)", index + 1, count, time.perf_counter() - started)
     return stack_examples(examples)
@@ -167,6 +185,9 @@ def train_perceiver(settings: PerceiverTraining, *, clean_dir: Path | Sequence[P
     WeightsError for a bad checkpoint or restorer, OutputError for an unwritable run folder.
     """
     make_run_dir(run_dir)
+    start_from = _start_from(settings)
+    if start_from is not None:  # its architecture, with thresholds left to this run's calibration
+        config = dataclasses.replace(start_from.config, detection_thresholds=PerceiverConfig().detection_thresholds)
     config = config or PerceiverConfig(width=settings.width, sparse_cues=settings.sparse_cues)
     torch.manual_seed(settings.seed)
     photos = CleanPhotos(clean_dir, holdout=settings.holdout, seed=settings.seed,
@@ -175,7 +196,12 @@ def train_perceiver(settings: PerceiverTraining, *, clean_dir: Path | Sequence[P
     train_photos, calibration_photos = _calibration_split(photos, settings)
     restorer = _restorer(settings.restorer)
     train_set, val_set = _examples(settings, config, photos, train_photos, run_dir, restorer)
+    if settings.hard_clean_examples and start_from is not None:
+        hard_set = _hard_examples(start_from, settings, config, train_photos, run_dir, restorer)
+        train_set = train_set if hard_set is None else train_set.join(hard_set)
     model = Perceiver(config)
+    if start_from is not None:
+        model.load_state_dict(start_from.state_dict())
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
     start = _resume(run_dir, settings, model, optimizer) if resume else 0
     model.train()
@@ -213,6 +239,40 @@ def train_perceiver(settings: PerceiverTraining, *, clean_dir: Path | Sequence[P
     (run_dir / "validation.json").write_text(json.dumps(record, indent=2) + "\n")
     save_model(model, config, output_dir, model_card=_model_card(settings, photos, scores, calibration, command))
     return scores
+
+
+def _start_from(settings: PerceiverTraining) -> Perceiver | None:
+    """The --init perceiver, checked against the architecture in `settings`. Raises WeightsError."""
+    if settings.init is None:
+        return None
+    model = load_perceiver(settings.init, local_files_only=True).module
+    if (model.config.width, model.config.sparse_cues) != (settings.width, settings.sparse_cues):
+        cues = " --sparse-cues" if model.config.sparse_cues else ""
+        raise WeightsError(f"the --init perceiver {settings.init} is --width {model.config.width}{cues}: fine-tune "
+                           f"it with the same options")
+    log.info("starting from the perceiver %s", settings.init)
+    return model
+
+
+def _hard_examples(start_from: Perceiver, settings: PerceiverTraining, config: PerceiverConfig,
+                   train_photos: tuple[list[str], list[np.ndarray]], run_dir: Path,
+                   restorer: Callable[[np.ndarray], np.ndarray] | None) -> ExampleSet | None:
+    """Examples of the training photos `start_from` flags when clean, mostly left clean (cached in run_dir);
+    None when it flags none."""
+    names, images = train_photos
+    hard = flagged_photos(start_from, images, settings.seed)
+    hard_names = [names[i] for i in hard]
+    (run_dir / "hard_clean.txt").write_text("".join(f"{name}\n" for name in hard_names))
+    log.info("hard clean photos: %d of %d training photos flagged by %s (run_dir/hard_clean.txt)",
+             len(hard), len(names), settings.init)
+    if not hard:
+        return None
+    return _cached_examples(
+        run_dir / "examples-hard-clean.safetensors",
+        {**_example_key(settings, config), "photos": hard_names, "count": settings.hard_clean_examples,
+         "clean_share": HARD_CLEAN_SHARE},
+        lambda: generate([images[i] for i in hard], config, count=settings.hard_clean_examples, seed=settings.seed,
+                         split=HARD_CLEAN, restorer=restorer, clean_share=HARD_CLEAN_SHARE))
 
 
 def _calibration_split(photos: CleanPhotos, settings: PerceiverTraining

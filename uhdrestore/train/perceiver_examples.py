@@ -33,6 +33,7 @@ from .data import harmless_change
 from .scenes import SCENE_SHARE
 
 __all__ = [
+    "EXAMPLE_FIELDS",
     "PHYSICAL_ORDER",
     "Example",
     "ExampleSet",
@@ -52,6 +53,7 @@ KEEP_CHANGES_SHARE = 0.5  # clean examples given a harmless change (grade, sharp
 NATIVE_SHARE = 0.5  # frames cut at the photo's own resolution; the rest are shrunk regions
 DIM_SHARE = 0.4  # single-kind low light examples in the mild "dim" style
 CRISP_SHARE = 0.35  # single-kind snow examples in the sparse "crisp" style
+EXAMPLE_FIELDS = ("view", "crops", "kinds", "kinds_known", "severity", "tier")  # ExampleSet's tensors
 
 Restorer = Callable[[np.ndarray], np.ndarray]
 
@@ -83,8 +85,11 @@ class ExampleSet:
         return len(self.tier)
 
     def take(self, index: torch.Tensor) -> ExampleSet:
-        return ExampleSet(*(getattr(self, name)[index] for name in
-                            ("view", "crops", "kinds", "kinds_known", "severity", "tier")))
+        return ExampleSet(*(getattr(self, name)[index] for name in EXAMPLE_FIELDS))
+
+    def join(self, other: ExampleSet) -> ExampleSet:
+        """Both sets in one, this one's examples first."""
+        return ExampleSet(*(torch.cat([getattr(self, name), getattr(other, name)]) for name in EXAMPLE_FIELDS))
 
 
 def tier_for(severity: float, *, restored: bool = False) -> int:
@@ -135,10 +140,12 @@ def _random_frame(photo: np.ndarray, rng: np.random.Generator, small: bool) -> n
 
 
 def draw_example(photos: list[np.ndarray], config: PerceiverConfig, seed: int, split: int, index: int,
-                 restorer: Restorer | None = None, scenes: Sequence[np.ndarray] = ()) -> Example:
+                 restorer: Restorer | None = None, scenes: Sequence[np.ndarray] = (),
+                 clean_share: float = CLEAN_SHARE) -> Example:
     """The training example `index` (uint8 RGB photos in, an Example out); same numbers, same example.
 
-    With `scenes`, a SCENE_SHARE of the frames come from them instead of the photos.
+    With `scenes`, a SCENE_SHARE of the frames come from them instead of the photos; `clean_share`
+    of the examples are left clean (more for the hard clean photos: train/perceiver_hard.py).
     """
     rng = np.random.default_rng([seed, split, index])
     pool = scenes if len(scenes) and rng.random() < SCENE_SHARE else photos
@@ -146,10 +153,10 @@ def draw_example(photos: list[np.ndarray], config: PerceiverConfig, seed: int, s
     frame = _random_frame(photo, rng, small=rng.random() < SMALL_SHARE)
     case = rng.random()
     severity = float(rng.uniform(*SEVERITY_RANGE))
-    if case < CLEAN_SHARE:
+    if case < clean_share:
         kinds: tuple[str, ...] = ()
         severity = 0.0
-    elif case < CLEAN_SHARE + MIXED_SHARE:
+    elif case < clean_share + MIXED_SHARE:
         pair = rng.choice(len(PHYSICAL_ORDER), size=2, replace=False)
         kinds = tuple(PHYSICAL_ORDER[i] for i in sorted(pair))
     else:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from ..errors import OutputError, UhdRestoreError
 
-__all__ = ["CALIBRATION", "CHECKPOINT_NAME", "TRAIN", "VALIDATION", "ResumeMismatchError", "check_run_dir",
-           "command_line", "make_run_dir", "warmup_cosine"]
+__all__ = ["CALIBRATION", "CHECKPOINT_NAME", "HARD_CLEAN", "TRAIN", "VALIDATION", "ResumeMismatchError",
+           "check_run_dir", "command_line", "make_run_dir", "warmup_cosine"]
 
-TRAIN, VALIDATION, CALIBRATION = 0, 1, 2  # the split number every sample's generator is seeded with
+TRAIN, VALIDATION, CALIBRATION, HARD_CLEAN = 0, 1, 2, 3  # the split number every sample's generator is seeded with
 CHECKPOINT_NAME = "checkpoint.safetensors"
 
 
