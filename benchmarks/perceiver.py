@@ -3,6 +3,7 @@
     python benchmarks/perceiver.py [--perceiver default] [--limit N] [--crops 2] [--json out.json]
            [--per-image out.tsv] [--flagged-dir DIR] [--skip-speed]
            [--photos ../shared/data/photos] [--photos-list benchmarks/validation_photos.tsv]
+    python benchmarks/perceiver.py --rescore out.tsv --thresholds 0.5 [--json out.json]
 
 Photos: the validation list (benchmarks/validation.py: 98 photos never trained on, 14 per
 content group); --limit N takes the first N of each group. Each photo is seen whole (long side
@@ -24,6 +25,10 @@ calibrated; clean exactly when none is).
   than that), and crops; per content group, and the worst offenders with their kinds.
 - speed: the model alone on a 3840x2160 photo (median of 5), and `uhdrestore inspect` on a
   4K PNG as a whole process.
+
+--rescore reads a --per-image file back and reports it again with other detection thresholds
+(--thresholds: one probability for every kind, or one per kind in PERCEIVED_KINDS order), in
+seconds rather than the full run's minutes: how a calibration choice moves every figure.
 
 Seeds are those of benchmarks/quality.py ([2024, recipe crc, severity in hundredths, list index,
 crop index]), so two perceivers, and the restorer benchmark, see identical images.
@@ -244,6 +249,30 @@ def write_per_image(path: Path, records: list[dict]) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def read_per_image(path: Path, thresholds: list[float]) -> list[dict]:
+    """A --per-image file back as records, each kind detected again at `thresholds` (PERCEIVED_KINDS order)."""
+    lines = path.read_text().splitlines()
+    header = lines[0].split("\t")
+    records = []
+    for line in lines[1:]:
+        row = dict(zip(header, line.split("\t")))
+        probabilities = {kind: float(row[kind]) for kind in PERCEIVED_KINDS}
+        detected = sorted((k for k, t in zip(PERCEIVED_KINDS, thresholds) if probabilities[k] >= t),
+                          key=lambda k: -probabilities[k])
+        records.append({"set": row["set"], "recipe": row["recipe"], "severity": float(row["severity"]),
+                        "views": row["views"].split("+"), "group": row["group"], "name": row["image"],
+                        "kinds": [] if row["truth"] == "-" else row["truth"].split("+"),
+                        "probabilities": probabilities, "detected": detected, "degraded": bool(detected)})
+    return records
+
+
+def parse_thresholds(text: str) -> list[float]:
+    values = [float(part) for part in text.split(",")]
+    if len(values) not in (1, len(PERCEIVED_KINDS)) or not all(0 < v < 1 for v in values):
+        raise SystemExit(f"error: --thresholds takes 1 or {len(PERCEIVED_KINDS)} probabilities in (0, 1)")
+    return values * len(PERCEIVED_KINDS) if len(values) == 1 else values
+
+
 def write_flagged(folder: Path, samples: list, records: list[dict]) -> None:
     """Each flagged clean image (whole and crops) as a labelled PNG, to look at what fires."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -266,7 +295,12 @@ def main() -> None:
     parser.add_argument("--per-image", type=Path, help="also write one TSV line per image here")
     parser.add_argument("--flagged-dir", type=Path, help="write the flagged clean images here as labelled PNGs")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--rescore", type=Path, help="report a --per-image file again (no images judged)")
+    parser.add_argument("--thresholds", type=parse_thresholds, help="with --rescore: 1 or 6 thresholds")
     args = parser.parse_args()
+    if args.rescore:
+        rescore(args)
+        return
 
     def log(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
@@ -277,9 +311,6 @@ def main() -> None:
     samples = validation_samples(args.photos, entries, crops=args.crops, crop_size=CROP_SIZE, whole_side=WHOLE_SIDE)
     log(f"{len(samples)} images of {len(entries)} photos")
     records = collect(model, samples, log)
-    clean = [r for r in records if r["set"] == "clean"]
-    base_clean = [r for r in clean if not r["views"][0].startswith("down")]  # the images that get degraded
-    sets = {name: [r for r in records if r["set"] == name] for name in ("ours", "foreign", "mild")}
 
     threads = os.environ.get("OMP_NUM_THREADS")
     print(f"# command: {f'OMP_NUM_THREADS={threads} ' if threads else ''}python benchmarks/perceiver.py "
@@ -291,6 +322,38 @@ def main() -> None:
           f"short side: whole only, counted in both); {len(records)} images judged in all")
     figures: dict = {"perceiver": args.perceiver, "photos": len(entries), "images": len(samples),
                      "judged": len(records), "limit": args.limit, "crops": args.crops}
+    report(records, figures)
+    if not args.skip_speed:
+        path, _ = entries[0][1]
+        figures["speed"] = speed(model, args.perceiver, load_photo(args.photos, path))
+        print(f"\n4K photo: model {figures['speed']['model_4k_s'] * 1000:.0f} ms ({torch.get_num_threads()} "
+              f"thread(s)), whole `uhdrestore inspect` process {figures['speed']['inspect_4k_process_s']:.2f} s")
+    finish(figures, args, started)
+    if args.per_image:
+        write_per_image(args.per_image, records)
+    if args.flagged_dir:
+        write_flagged(args.flagged_dir, samples, records)
+
+
+def rescore(args: argparse.Namespace) -> None:
+    """--rescore: a --per-image file reported again at --thresholds."""
+    started = time.perf_counter()
+    if args.thresholds is None:
+        raise SystemExit("error: --rescore needs --thresholds")
+    records = read_per_image(args.rescore, args.thresholds)
+    print(f"# command: python benchmarks/perceiver.py {shlex.join(sys.argv[1:])}")
+    print(f"# rescored {args.rescore} ({len(records)} images judged); detection thresholds: "
+          f"{', '.join(f'{kind} {t:.2f}' for kind, t in zip(PERCEIVED_KINDS, args.thresholds))}")
+    figures: dict = {"rescored": str(args.rescore), "thresholds": args.thresholds, "judged": len(records)}
+    report(records, figures)
+    finish(figures, args, started)
+
+
+def report(records: list[dict], figures: dict) -> None:
+    """Every table but speed, printed; the numbers go into `figures`."""
+    clean = [r for r in records if r["set"] == "clean"]
+    base_clean = [r for r in clean if not r["views"][0].startswith("down")]  # the images that get degraded
+    sets = {name: [r for r in records if r["set"] == name] for name in ("ours", "foreign", "mild")}
     for name, title in (("ours", f"our generators ({len(OURS)} cases per image; clean images as negatives)"),
                         ("foreign", f"foreign recipes ({len(FOREIGN_CASES)} cases per image; clean images "
                                     "as negatives)")):
@@ -307,11 +370,10 @@ def main() -> None:
         f"{view} detected as lowlight {cells['lowlight']:.0%}, as degraded {cells['degraded']:.0%}"
         for view, cells in mild.items()))
     figures["real_clean"] = real_clean_report(clean)
-    if not args.skip_speed:
-        path, _ = entries[0][1]
-        figures["speed"] = speed(model, args.perceiver, load_photo(args.photos, path))
-        print(f"\n4K photo: model {figures['speed']['model_4k_s'] * 1000:.0f} ms ({torch.get_num_threads()} "
-              f"thread(s)), whole `uhdrestore inspect` process {figures['speed']['inspect_4k_process_s']:.2f} s")
+
+
+def finish(figures: dict, args: argparse.Namespace, started: float) -> None:
+    """The target checks, the time taken and the --json file."""
     checks = target_checks(figures)
     figures["targets"] = [{"target": name, "passed": ok, "detail": detail} for name, ok, detail in checks]
     print("\ntargets (issue 20):")
@@ -320,10 +382,6 @@ def main() -> None:
     print(f"# {time.perf_counter() - started:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
-    if args.per_image:
-        write_per_image(args.per_image, records)
-    if args.flagged_dir:
-        write_flagged(args.flagged_dir, samples, records)
 
 
 if __name__ == "__main__":

@@ -143,3 +143,23 @@ def test_context_views_average_the_contexts_of_the_whole_photo_and_its_quadrants
     quadrants = restore_with_rule(MeanBrightener(), image, "quadrants")
     assert np.allclose(own[20, 40], 0.1)  # the whole photo's mean
     assert np.allclose(quadrants[20, 40], (0.1 + 0.4) / 5)  # the mean of 5 contexts: whole, then 0.4, 0, 0, 0
+
+
+def test_a_per_image_file_reads_back_and_is_detected_again_at_other_thresholds(tmp_path: Path) -> None:
+    from perceiver import parse_thresholds, read_per_image, write_per_image
+
+    from uhdrestore.perceive.model import PERCEIVED_KINDS
+
+    probabilities = dict.fromkeys(PERCEIVED_KINDS, 0.1) | {"haze": 0.7}
+    records = [{"set": "clean", "recipe": "clean", "severity": 0.0, "views": ["crops", "whole"], "group": "interior",
+                "name": "a.jpg", "kinds": [], "probabilities": probabilities, "detected": ["haze"]},
+               {"set": "ours", "recipe": "rain+haze", "severity": 0.5, "views": ["whole"], "group": "night",
+                "name": "b.jpg", "kinds": ["haze", "rain"], "probabilities": probabilities, "detected": ["haze"]}]
+    write_per_image(tmp_path / "p.tsv", [{**r, "tier": "medium"} for r in records])
+    again = read_per_image(tmp_path / "p.tsv", parse_thresholds("0.5"))
+    assert [(r["views"], r["kinds"], r["detected"], r["degraded"]) for r in again] == [
+        (["crops", "whole"], [], ["haze"], True), (["whole"], ["haze", "rain"], ["haze"], True)]
+    stricter = read_per_image(tmp_path / "p.tsv", parse_thresholds("0.5,0.8,0.5,0.5,0.5,0.5"))
+    assert [r["degraded"] for r in stricter] == [False, False]
+    with pytest.raises(SystemExit, match="thresholds"):
+        parse_thresholds("0.5,0.5")
