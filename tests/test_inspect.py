@@ -129,7 +129,10 @@ def test_fix_guard_leaves_a_clean_photo_as_it_was(folder, tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["guarded"] is True
     assert same_pixels(tmp_path / "clean.png", source)
-    result = invoke("fix", source, "-o", tmp_path / "plain.png")  # without --guard it is restored
+    result = invoke("fix", source, "-o", tmp_path / "default.png")  # on by default with the bundled model
+    assert result.exit_code == 0 and "written unchanged" in result.stderr, result.output
+    assert same_pixels(tmp_path / "default.png", source)
+    result = invoke("fix", source, "-o", tmp_path / "plain.png", "--no-guard")  # restored
     assert result.exit_code == 0, result.output
     assert not same_pixels(tmp_path / "plain.png", source)
     hazy = folder / f"{PHOTOS[0]}-haze.png"
@@ -137,6 +140,8 @@ def test_fix_guard_leaves_a_clean_photo_as_it_was(folder, tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["guarded"] is False and report["tone_kept"] is False and "haze" in report["perception"]["detected"]
+    both = invoke("fix", source, hazy, "-o", tmp_path / "both")  # several: the summary counts what was held back
+    assert both.exit_code == 0 and "2 restored (1 written unchanged: clean or blur only" in both.stderr, both.output
 
 
 def test_fix_guard_keeps_a_noisy_photos_tone_and_says_so(folder, tmp_path):
@@ -168,6 +173,14 @@ def test_guard_and_skip_clean_exclude_each_other(folder, tmp_path):
     result = invoke("batch", folder, "-o", tmp_path / "out", "--guard", "--skip-clean")
     assert result.exit_code == 2 and "choose one" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_guard_is_on_by_default_only_for_the_bundled_model():
+    from uhdrestore.cli.engine import guard_wanted
+
+    assert guard_wanted(None, "default") and not guard_wanted(None, "default", skip_clean=True)
+    assert not guard_wanted(None, "models/my-deblurrer") and guard_wanted(True, "models/my-deblurrer")
+    assert not guard_wanted(False, "default")
 
 
 def test_inspect_bad_input_is_one_line(tmp_path):

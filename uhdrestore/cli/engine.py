@@ -7,7 +7,7 @@ replace it and see that a command refuses bad input before any model is loaded.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -15,11 +15,22 @@ from .. import __version__
 from .common import quiet_hub_logging
 from .inspect import load_perceiver_for_cli
 
-GuardOpt = Annotated[bool, typer.Option(
-    "--guard", help="Do no harm: photos the perceiver calls clean are written out as they were read "
-                    "(not restored; a JPEG is re-encoded), so are photos in which it finds only blur (which the "
-                    "default model does not undo), and photos in which it finds no haze, low light, rain or "
-                    "snow keep their own tone and colour (only detail is restored).")]
+GuardOpt = Annotated[Optional[bool], typer.Option(
+    "--guard/--no-guard", help="Do no harm (on by default with the bundled model, unless --skip-clean): photos "
+                               "the perceiver calls clean are written out as they were read (not restored; a JPEG "
+                               "is re-encoded), so are photos in which it finds only blur (which the default model "
+                               "does not undo), and photos in which it finds no haze, low light, rain or snow keep "
+                               "their own tone and colour (only detail is restored). --no-guard restores every "
+                               "photo as the model sees fit.",
+    show_default=False)]
+
+
+def guard_wanted(option: bool | None, model: str, *, skip_clean: bool = False) -> bool:
+    """--guard / --no-guard as given; neither: on for the bundled model, whose harms the guard's rules were
+    measured on (benchmarks/results/quality_foreign_validation_v5_guard_blur.txt), unless --skip-clean."""
+    if option is not None:
+        return option
+    return model == "default" and not skip_clean
 
 
 def load_guard(guard: bool, perceiver: str, offline: bool) -> Any:
@@ -76,12 +87,13 @@ def guard_note(source: Path | str, verdict: Any) -> str | None:
     if verdict is None or verdict.action == "restore":
         return None
     if verdict.action == "pass" and verdict.reason == "clean":
-        return f"note: {source} looks clean to the perceiver: written unchanged (--guard)"
+        return (f"note: {source} looks clean to the perceiver: written unchanged (the guard; --no-guard "
+                "restores it)")
     if verdict.action == "pass":
         return (f"note: {source}: the perceiver finds {verdict.reason}, which the model does not undo: "
-                "written unchanged (--guard)")
+                "written unchanged (the guard; --no-guard restores it)")
     return (f"note: {source}: the perceiver finds no haze, low light, rain or snow: its tone and colour "
-            "are kept, only detail is restored (--guard)")
+            "are kept, only detail is restored (the guard; --no-guard changes them too)")
 
 
 def hdr_note(source: Path | str, span: tuple[float, float]) -> str:

@@ -202,7 +202,7 @@ def fix(
     precision: PrecisionOpt = "auto",
     tile: TileOpt = "auto",
     tile_overlap: OverlapOpt = 32,
-    guard: engine.GuardOpt = False,
+    guard: engine.GuardOpt = None,
     perceiver: PerceiverOpt = "default",
     max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
     quiet: QuietOpt = False,
@@ -230,7 +230,7 @@ def fix(
         def load() -> _Models:
             loaded, restorer = engine.load_restorer(model, revision, offline, device, precision, tile, tile_overlap,
                                                     quiet=console.quiet)
-            return _Models(loaded, restorer, engine.load_guard(guard, perceiver, offline))
+            return _Models(loaded, restorer, engine.load_guard(engine.guard_wanted(guard, model), perceiver, offline))
 
         models = _Lazy(load)
 
@@ -293,7 +293,9 @@ def _fix_several(plan: list[tuple[Path, Path]], models: _Lazy, console: Any, *, 
                                 "tone_kept": tone_kept, "seconds": round(seconds, 3)},
                     "items": items})
     elif not quiet:
-        console.print(f"{len(plan) - failed} restored, {failed} failed", highlight=False, soft_wrap=True)
+        held = f" ({guarded} written unchanged: clean or blur only; {tone_kept} kept their tone)" \
+            if guarded or tone_kept else ""
+        console.print(f"{len(plan) - failed} restored{held}, {failed} failed", highlight=False, soft_wrap=True)
     if failed:
         raise typer.Exit(1)
 

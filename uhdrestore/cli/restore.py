@@ -41,10 +41,10 @@ class _FailFast(Exception):
     """--fail-fast: a file failed, stop the batch."""
 
 
-def _check_batch_options(*, guard: bool, skip_clean: bool, json_output: bool, jsonl: bool,
+def _check_batch_options(*, guard: bool | None, skip_clean: bool, json_output: bool, jsonl: bool,
                          limit: int | None) -> None:
     """Usage errors (exit 2) for combinations no run can honour."""
-    if guard and skip_clean:
+    if guard is True and skip_clean:
         raise typer.BadParameter("--guard writes clean photos unchanged, --skip-clean writes nothing for "
                                  "them: choose one")
     if json_output and jsonl:
@@ -94,7 +94,7 @@ def batch(
     skip_clean: Annotated[bool, typer.Option(
         "--skip-clean", help="Leave photos the perceiver rates high quality (clean) alone: no output, "
                              "listed as skipped.")] = False,
-    guard: engine.GuardOpt = False,
+    guard_option: engine.GuardOpt = None,
     perceiver: PerceiverOpt = "default",
     max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
     fail_fast: Annotated[bool, typer.Option(
@@ -132,7 +132,9 @@ def batch(
     with errors(console):
         check_engine_options(device, precision, tile)
         extension = check_output_options(output_format, quality, suffix)
-        _check_batch_options(guard=guard, skip_clean=skip_clean, json_output=json_output, jsonl=jsonl, limit=limit)
+        _check_batch_options(guard=guard_option, skip_clean=skip_clean, json_output=json_output, jsonl=jsonl,
+                             limit=limit)
+        guard = engine.guard_wanted(guard_option, model, skip_clean=skip_clean)
         shard = cli_shard(shard_spec)
         if not folder.is_dir():
             raise InputImageError(f"not a folder: {folder}")
