@@ -262,7 +262,8 @@ def _hard_examples(start_from: Perceiver, settings: PerceiverTraining, config: P
     names, images = train_photos
     hard = flagged_photos(start_from, images, settings.seed)
     hard_names = [names[i] for i in hard]
-    (run_dir / "hard_clean.txt").write_text("".join(f"{name}\n" for name in hard_names))
+    with atomic_path(run_dir / "hard_clean.txt") as temporary:
+        temporary.write_text("".join(f"{name}\n" for name in hard_names))
     log.info("hard clean photos: %d of %d training photos flagged by %s (run_dir/hard_clean.txt)",
              len(hard), len(names), settings.init)
     if not hard:
