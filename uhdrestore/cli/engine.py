@@ -96,6 +96,11 @@ def guard_note(source: Path | str, verdict: Any) -> str | None:
             "are kept, only detail is restored (the guard; --no-guard changes them too)")
 
 
+def guard_tally(guarded: int, tone_kept: int) -> str:
+    """What the guard held back, for a summary line: fix's and batch's say it the same way."""
+    return f" ({guarded} written unchanged: clean or blur only; {tone_kept} kept their tone)"
+
+
 def hdr_note(source: Path | str, span: tuple[float, float]) -> str:
     return (f"note: {source} holds values from {span[0]:g} to {span[1]:g} (beyond [0, 1]): restored scaled "
             "into [0, 1] and scaled back, not clipped")

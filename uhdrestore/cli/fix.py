@@ -293,8 +293,7 @@ def _fix_several(plan: list[tuple[Path, Path]], models: _Lazy, console: Any, *, 
                                 "tone_kept": tone_kept, "seconds": round(seconds, 3)},
                     "items": items})
     elif not quiet:
-        held = f" ({guarded} written unchanged: clean or blur only; {tone_kept} kept their tone)" \
-            if guarded or tone_kept else ""
+        held = engine.guard_tally(guarded, tone_kept) if guarded or tone_kept else ""
         console.print(f"{len(plan) - failed} restored{held}, {failed} failed", highlight=False, soft_wrap=True)
     if failed:
         raise typer.Exit(1)

@@ -270,8 +270,7 @@ def batch(
             print_json(report)
         else:
             skipped_clean = f", {len(clean)} skipped (clean)" if skip_clean else ""
-            guarded = (f" ({tally['guarded']} written unchanged: clean or blur only; "
-                       f"{tally['tone_kept']} kept their tone)" if guard else "")
+            guarded = engine.guard_tally(tally["guarded"], tally["tone_kept"]) if guard else ""
             excluded = f", {tally['excluded']} left out (--include/--exclude)" if tally["excluded"] else ""
             done = (f"{tally['planned']} to restore (dry run: nothing loaded or written)" if dry_run
                     else f"{tally['processed']} restored")
