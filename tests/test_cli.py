@@ -45,6 +45,22 @@ def test_fix_writes_the_result_next_to_the_input(tmp_path, model_dir):
     assert not np.array_equal(restored.rgb, read_image(source).rgb)  # the model did something
 
 
+def test_strength_keeps_that_share_of_the_change_in_fix_and_batch(tmp_path, model_dir):
+    (tmp_path / "in").mkdir()
+    source = write_photo(tmp_path / "in" / "photo.png")
+    assert invoke("fix", source, "--model", model_dir, "-o", tmp_path / "full.png").exit_code == 0
+    result = invoke("fix", source, "--model", model_dir, "-o", tmp_path / "half.png", "--strength", "0.5", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["strength"] == 0.5
+    original, full = read_image(source).rgb.astype(float), read_image(tmp_path / "full.png").rgb.astype(float)
+    half = read_image(tmp_path / "half.png").rgb.astype(float)
+    assert np.abs(full - original).mean() > 1  # the model changes the photo ...
+    assert np.abs(half - (original + full) / 2).max() <= 1  # ... and half of that change is kept
+    result = invoke("batch", tmp_path / "in", "-o", tmp_path / "out", "--model", model_dir, "--strength", "0.5")
+    assert result.exit_code == 0, result.output
+    assert np.array_equal(read_image(tmp_path / "out" / "photo.png").rgb, half.astype(np.uint8))
+
+
 def test_fix_with_a_lone_weights_file_matches_its_folder(tmp_path, model_dir):
     source = write_photo(tmp_path / "photo.png")
     lone = shutil.copy(model_dir / "model.safetensors", tmp_path / "mine.safetensors")  # no config.json here
@@ -153,6 +169,8 @@ def test_unwritable_output_folder_exits_6(tmp_path, model_dir):
 @pytest.mark.parametrize("args,code", [(["--tile", "big"], 2), (["--tile", "-5"], 2), (["--tile", "abc"], 2),
                                        (["--tile", "50"], 2), (["--tile-overlap", "-1"], 2),
                                        (["--device", "tpu"], 2), (["--precision", "fp8"], 2),
+                                       (["--strength", "1.5"], 2), (["--strength", "-0.1"], 2),
+                                       (["--strength", "nan"], 2),
                                        (["--device", "cuda:7"], 5)])
 def test_bad_options_are_rejected(tmp_path, model_dir, args, code):
     """A value no machine accepts is a usage error (2); a device this machine lacks is exit 5."""

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import synthetic_photo
-from uhdrestore.guard import GuardVerdict, guarded_restore, keep_tone
+from uhdrestore.guard import GuardVerdict, blend, guarded_restore, keep_tone
 from uhdrestore.io import Image, from_float
 from uhdrestore.perceive.inspect import Perception
 
@@ -45,6 +45,22 @@ def _verdict(action: str) -> GuardVerdict:
     perception = Perception(kind_probabilities=kinds, severity=0.5, tier="low",
                             tier_probabilities={"low": 0.5, "medium": 0.2, "high": 0.3}, embedding=np.zeros(4))
     return GuardVerdict(perception, action)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_blend_keeps_that_share_of_the_change_in_the_input_format(dtype):
+    before = from_float(CLEAN, dtype)
+    after = from_float(np.clip(CLEAN * 0.5, 0, 1), dtype)  # an overshoot: the photo darkened by half
+    alpha = np.full(CLEAN.shape[:2] + (1,), 7, dtype)
+    scale = 1.0 if dtype == np.float32 else float(np.iinfo(dtype).max)
+    half = blend(Image(rgb=before, alpha=None), Image(rgb=after, alpha=alpha), 0.5)
+    assert half.rgb.dtype == dtype and half.alpha is alpha
+    midway = (before.astype(np.float64) + after.astype(np.float64)) / 2
+    assert np.abs(half.rgb.astype(np.float64) - midway).max() <= 0.5 + 1e-6 * scale  # rounding only
+    assert _psnr(after.astype(np.float64) / scale, CLEAN) < _psnr(half.rgb.astype(np.float64) / scale, CLEAN)
+    assert np.array_equal(blend(Image(rgb=before, alpha=None), Image(rgb=after, alpha=None), 0.0).rgb, before)
+    whole = Image(rgb=after, alpha=None)
+    assert blend(Image(rgb=before, alpha=None), whole, 1.0) is whole
 
 
 def test_the_report_says_what_the_guard_did():

@@ -11,6 +11,8 @@ A photo in which it finds nothing but kinds the restorer does not undo (blur) is
 the default model changes a blurred photo by hundredths of a dB on average, which still made 6-9%
 of blurred photos slightly worse (benchmarks/results/quality_foreign_validation_v5_guard_blur.txt
 against quality_foreign_validation_v5_guard_tone_all.txt).
+
+`blend` is the user's own limit beside the guard's (`fix --strength`): a share of the change.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ if TYPE_CHECKING:
     from .perceive.inspect import Perception
     from .perceive.model import Perceiver
 
-__all__ = ["GLOBAL_KINDS", "TONE_SIDE", "UNRESTORED_KINDS", "GuardVerdict", "guarded_restore", "judge", "keep_tone"]
+__all__ = ["GLOBAL_KINDS", "TONE_SIDE", "UNRESTORED_KINDS", "GuardVerdict", "blend", "guarded_restore", "judge",
+           "keep_tone"]
 
 R = TypeVar("R")
 
@@ -91,13 +94,30 @@ def keep_tone(before: Image, after: Image) -> Image:
     In the input's bit depth and value range; alpha and metadata are `after`'s.
     """
     original, restored = before.rgb.astype(np.float32), after.rgb.astype(np.float32)
-    kept = restored + _tone(original) - _tone(restored)
+    return _as_output(restored + _tone(original) - _tone(restored), before, after)
+
+
+def blend(before: Image, after: Image, strength: float) -> Image:
+    """`strength` of the restorer's change (`fix --strength`): before + strength x (after - before).
+
+    1 is `after` itself, 0 is `before`; in the input's bit depth and value range, alpha and metadata `after`'s.
+    A user's dial, as GFPGAN's weight or Real-ESRGAN's denoise strength: a restoration that overshoots
+    (a pale photo darkened as if dehazed) comes back part way instead of all or nothing.
+    """
+    if strength >= 1.0:
+        return after
+    original = before.rgb.astype(np.float32)
+    return _as_output(original + np.float32(strength) * (after.rgb.astype(np.float32) - original), before, after)
+
+
+def _as_output(pixels: np.ndarray, before: Image, after: Image) -> Image:
+    """Float `pixels` computed from `before` and `after` -> `after` with them, in the input's dtype and range."""
     if np.issubdtype(after.rgb.dtype, np.integer):
-        kept = np.rint(np.clip(kept, 0, np.iinfo(after.rgb.dtype).max))
+        pixels = np.rint(np.clip(pixels, 0, np.iinfo(after.rgb.dtype).max))
     else:
         low, high = value_range(before.rgb) or (0.0, 1.0)
-        kept = np.clip(kept, low, high)
-    return dataclasses.replace(after, rgb=kept.astype(after.rgb.dtype))
+        pixels = np.clip(pixels, low, high)
+    return dataclasses.replace(after, rgb=pixels.astype(after.rgb.dtype))
 
 
 def guarded_restore(restore: Callable[[Image], tuple[Image, R]], perceiver: Perceiver | None, image: Image

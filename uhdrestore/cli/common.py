@@ -48,13 +48,15 @@ def parse_tile(value: str) -> str:
     return value
 
 
-def check_engine_options(device: str, precision: str, tile: str) -> None:
+def check_engine_options(device: str, precision: str, tile: str, strength: float = 1.0) -> None:
     """Usage errors (exit 2) for values no machine accepts; an absent device is exit 5 later."""
     if not _DEVICE.fullmatch(device):
         raise _usage("--device", "auto, cpu, cuda, cuda:N or mps", device)
     if precision not in _PRECISIONS:
         raise _usage("--precision", ", ".join(_PRECISIONS), precision)
     parse_tile(tile)
+    if not 0.0 <= strength <= 1.0:  # NaN too
+        raise _usage("--strength", "a share of the change from 0 to 1", f"{strength:g}")
 
 
 MODEL_PANEL = "Model"

@@ -24,6 +24,12 @@ GuardOpt = Annotated[Optional[bool], typer.Option(
                                "photo as the model sees fit.",
     show_default=False)]
 
+StrengthOpt = Annotated[float, typer.Option(
+    "--strength", metavar="S",
+    help="How much of the restorer's change to keep, 0 to 1: output = input + S x (restored - input). "
+         "Below 1 for a result that overshoots (a pale photo darkened as if dehazed); photos "
+         "the guard writes unchanged stay unchanged.")]
+
 
 def guard_wanted(option: bool | None, model: str, *, skip_clean: bool = False) -> bool:
     """--guard / --no-guard as given; neither: on for the bundled model, whose harms the guard's rules were
@@ -75,11 +81,16 @@ def tiling_report(result: Any) -> dict[str, Any]:
             "fallbacks": result.fallbacks, "value_range": list(result.span) if result.span else None}
 
 
-def guarded_restore(restorer: Any, judge: Any, image: Any, *, on_tile: Any = None) -> tuple[Any, Any, Any]:
-    """(output, the restore's result or None when --guard passed it, the guard's verdict or None)."""
+def guarded_restore(restorer: Any, judge: Any, image: Any, *, on_tile: Any = None,
+                    strength: float = 1.0) -> tuple[Any, Any, Any]:
+    """(output, the restore's result or None when --guard passed it, the guard's verdict or None).
+
+    The output keeps `strength` of the change (--strength) when the image was restored."""
+    from ..guard import blend
     from ..guard import guarded_restore as restore_as_guarded
 
-    return restore_as_guarded(lambda part: restorer.restore(part, on_tile=on_tile), judge, image)
+    restored, result, verdict = restore_as_guarded(lambda part: restorer.restore(part, on_tile=on_tile), judge, image)
+    return (restored if result is None else blend(image, restored, strength)), result, verdict
 
 
 def guard_note(source: Path | str, verdict: Any) -> str | None:

@@ -84,11 +84,12 @@ class _Job:
 
 @dataclass
 class _Models:
-    """What restores: the loaded model, its Restorer, and the --guard perceiver (or None)."""
+    """What restores: the loaded model, its Restorer, the --guard perceiver (or None) and --strength."""
 
     loaded: Any
     restorer: Any
     judge: Any
+    strength: float = 1.0
 
 
 class _Lazy:
@@ -151,7 +152,7 @@ def _restore(job: _Job, models: _Models, console: Any, *, quality: int) -> dict[
     with progress_display(console, "tiles") as progress:
         task = progress.add_task(name, total=None, rate="")
         restored, result, verdict = engine.guarded_restore(
-            models.restorer, models.judge, image,
+            models.restorer, models.judge, image, strength=models.strength,
             on_tile=lambda done, total: progress.update(task, completed=done, total=total))
     note = engine.guard_note(job.source, verdict)
     if note and not console.quiet:
@@ -166,7 +167,8 @@ def _restore(job: _Job, models: _Models, console: Any, *, quality: int) -> dict[
         write_image(job.compare, compare_image(image, restored), jpeg_quality=quality)
     return {"input": json_path(job.source), "output": json_path(job.target), "compare": json_path(job.compare),
             "seconds": round(time.perf_counter() - started, 3), "size": [image.width, image.height],
-            **({} if result is None else engine.tiling_report(result)), **({} if verdict is None else verdict.report())}
+            **({} if result is None else {**engine.tiling_report(result), "strength": models.strength}),
+            **({} if verdict is None else verdict.report())}
 
 
 def _write_stdout(data: bytes) -> None:
@@ -204,6 +206,7 @@ def fix(
     tile_overlap: OverlapOpt = 32,
     guard: engine.GuardOpt = None,
     perceiver: PerceiverOpt = "default",
+    strength: engine.StrengthOpt = 1.0,
     max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
     quiet: QuietOpt = False,
     json_output: JsonOpt = False,
@@ -221,7 +224,7 @@ def fix(
     inputs = paths
     console = stderr_console(quiet or json_output)
     with errors(console):
-        check_engine_options(device, precision, tile)
+        check_engine_options(device, precision, tile, strength)
         extension = check_output_options(output_format, quality, suffix)
         if compare is not None and len(inputs) > 1:
             raise typer.BadParameter("--compare names one file: give one input with it")
@@ -230,7 +233,8 @@ def fix(
         def load() -> _Models:
             loaded, restorer = engine.load_restorer(model, revision, offline, device, precision, tile, tile_overlap,
                                                     quiet=console.quiet)
-            return _Models(loaded, restorer, engine.load_guard(engine.guard_wanted(guard, model), perceiver, offline))
+            judge = engine.load_guard(engine.guard_wanted(guard, model), perceiver, offline)
+            return _Models(loaded, restorer, judge, strength)
 
         models = _Lazy(load)
 

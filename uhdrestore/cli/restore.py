@@ -96,6 +96,7 @@ def batch(
                              "listed as skipped.")] = False,
     guard_option: engine.GuardOpt = None,
     perceiver: PerceiverOpt = "default",
+    strength: engine.StrengthOpt = 1.0,
     max_pixels: MaxPixelsOpt = DEFAULT_MAX_PIXELS,
     fail_fast: Annotated[bool, typer.Option(
         "--fail-fast", help="Stop at the first file that fails (exit 1) instead of going on.")] = False,
@@ -130,7 +131,7 @@ def batch(
 
     console = stderr_console(quiet or json_output)
     with errors(console):
-        check_engine_options(device, precision, tile)
+        check_engine_options(device, precision, tile, strength)
         extension = check_output_options(output_format, quality, suffix)
         _check_batch_options(guard=guard_option, skip_clean=skip_clean, json_output=json_output, jsonl=jsonl,
                              limit=limit)
@@ -212,8 +213,10 @@ def batch(
                             perception = engine.clean_perception(judge, image)  # --skip-clean's judge
                             if perception is not None:
                                 return None, {"reason": "clean", "perception": perception.to_dict()}
-                        restored, result, verdict = engine.guarded_restore(restorer, judge if guard else None, image)
-                        return restored, {**({} if result is None else engine.tiling_report(result)),
+                        restored, result, verdict = engine.guarded_restore(restorer, judge if guard else None, image,
+                                                                           strength=strength)
+                        return restored, {**({} if result is None else {**engine.tiling_report(result),
+                                                                        "strength": strength}),
                                           **({} if verdict is None else verdict.report())}
 
                     def on_result(result: Any) -> None:
