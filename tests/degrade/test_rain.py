@@ -110,10 +110,19 @@ def test_dense_long_rain_covers_more_with_longer_streaks():
 def test_every_style_grows_with_severity_and_repeats_with_its_seed(style):
     for seed in range(3):
         light, heavy = (sample(np.random.default_rng(seed), severity, style=style) for severity in (0.0, 1.0))
-        assert heavy.veil > light.veil
+        assert heavy.veil > light.veil or style == "sharp"  # sharp rain has no veil at any severity
         assert np.abs(apply(PHOTO, heavy) - PHOTO).mean() > np.abs(apply(PHOTO, light) - PHOTO).mean()
         again = sample(np.random.default_rng(seed), 1.0, style=style)
         assert again == heavy and np.array_equal(apply(PHOTO, again), apply(PHOTO, heavy))
+
+
+def test_sharp_rain_is_unsoftened_1_px_streaks_without_a_veil_and_only_when_asked_for():
+    for seed in range(5):
+        params = sample(np.random.default_rng(seed), 0.5, style="sharp")
+        assert params.veil == 0 and params.mist_blur == 0
+        assert all(layer.width == 1 and layer.blur == 0 and 10 <= layer.length <= 40 * 1.4 for layer in params.layers)
+    drawn = [sample(np.random.default_rng(seed), 0.5) for seed in range(300)]
+    assert not any(params.veil == 0 and all(layer.blur == 0 for layer in params.layers) for params in drawn)
 
 
 def test_about_a_third_of_sampled_rain_is_dense_long_or_veil_heavy():

@@ -8,6 +8,8 @@ Under the streaks, heavy rain scatters light like fog: the scene is softened (`m
 and veiled towards a bright airlight, in sheets that vary across the frame (`veil_variation`).
 `sample` draws one of three looks (`STYLES`): ordinary streaks, dense long streaks
 (a downpour seen close up), or a heavy veil with few visible streaks (rain seen at distance).
+A fourth, "sharp", is made only when asked for: in-focus 1-px streaks caught by a fast shutter,
+not softened and with no veil, which every default model so far leaves in place.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from ._common import (check_colour, check_image, check_range, check_severity, fi
 __all__ = ["RainLayer", "RainParams", "BLENDS", "STYLES", "streaks", "apply", "sample"]
 
 BLENDS = ("screen", "add")
-STYLES = ("streaks", "dense_long", "veil_heavy")  # the looks `sample` draws, with probabilities _STYLE_SHARES
-_STYLE_SHARES = (0.7, 0.15, 0.15)
+STYLES = ("streaks", "dense_long", "veil_heavy", "sharp")  # the looks `sample` makes; it draws the first three
+_DRAWN_STYLES, _STYLE_SHARES = ("streaks", "dense_long", "veil_heavy"), (0.7, 0.15, 0.15)
 
 
 @dataclass(frozen=True)
@@ -110,17 +112,20 @@ def sample(rng: np.random.Generator, severity: float, *, style: str | None = Non
     `style` None draws it: "streaks" 70% (sparse faint short streaks to dense long veiled
     ones), "dense_long" 15% (2-3 layers of long streaks, 50-200 px, covering 12-45% of the
     frame), "veil_heavy" 15% (a bright veil of 0.2-0.6 in sheets over a softened scene,
-    with a few faint out-of-focus streaks). Severity scales every look.
+    with a few faint out-of-focus streaks). "sharp", only when asked for, is one or two layers
+    of crisp 1-px streaks, 10-40 px long, with no softening and no veil. Severity scales every look.
     """
     severity = check_severity(severity)
     if style is None:
-        style = STYLES[int(rng.choice(len(STYLES), p=_STYLE_SHARES))]
+        style = _DRAWN_STYLES[int(rng.choice(len(_DRAWN_STYLES), p=_STYLE_SHARES))]
     if style == "streaks":
         return _streaks_rain(rng, severity)
     if style == "dense_long":
         return _dense_long_rain(rng, severity)
     if style == "veil_heavy":
         return _veil_heavy_rain(rng, severity)
+    if style == "sharp":
+        return _sharp_rain(rng, severity)
     raise ValueError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
 
 
@@ -176,3 +181,12 @@ def _veil_heavy_rain(rng: np.random.Generator, severity: float) -> RainParams:
     return RainParams(layers=layers, blend="screen", veil=float(veil_strength), veil_colour=colour,
                       seed=int(rng.integers(2**31)), mist_blur=float(lerp(severity, 0.3, 1.5) * rng.uniform(0.7, 1.3)),
                       veil_variation=float(rng.uniform(0.2, 0.6)))
+
+
+def _sharp_rain(rng: np.random.Generator, severity: float) -> RainParams:
+    """In-focus streaks, 1 px wide and unsoftened: sparse short ones (severity 0) to dense long ones (1)."""
+    count = 1 + int(rng.random() < lerp(severity, 0.1, 0.5))
+    layers = _layers(rng, count, lerp(severity, 0.02, 0.15) / count, lerp(severity, 10.0, 40.0),
+                     lerp(severity, 0.3, 0.7), (0.0, 0.0), (1.0, 0.0, 0.0))
+    return RainParams(layers=layers, blend=BLENDS[int(rng.integers(2))], veil=0.0,
+                      veil_colour=(1.0, 1.0, 1.0), seed=int(rng.integers(2**31)))
