@@ -8,6 +8,8 @@
 # Run from the repository root with shared/ beside it, after `make install`:
 #     OMP_NUM_THREADS=2 bash recipes/finetune_v12.sh             # resumes when its run folder has a checkpoint
 # Then compare with v5 before shipping: benchmarks/quality.py --model RUN_DIR/model --foreign --limit 4.
+# Result (2026-12-07): a wash against v5 (+4.37 against +4.33 dB whole, light rain +1.52 against +1.18), not
+# shipped; it did not learn sharp rain (docs/model-history.md, "candidate v12").
 set -euo pipefail
 run_dir=${RUN_DIR:-training/v12}
 resume=()
