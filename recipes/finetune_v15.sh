@@ -4,7 +4,8 @@
 # (-0.53 dB whole, 36% of photos made worse, the rest +0.0), as v5 left sharp rain: our two drawn snow
 # looks are soft flakes under a veil and sparkle under a cast. Our third look, "crisp" (sparse opaque
 # flakes in focus, no veil; written for the perceiver), is that kind of snow. v13 showed the route that
-# works for a new look: a short step on the new look beside its siblings (step 1), then every task jointly
+# works for a new look: a short step on the new look beside its sibling (step 1; v9-v11 mixed crisp snow into
+# every task from v5 and never learned it, while crisp snow alone with log MSE did: recipe_experiments.md), then every task jointly
 # at a lower learning rate from there (step 2, v14's eleven tasks plus crisp snow).
 # Run from the repository root with shared/ beside it, after `make install` and recipes/finetune_v14.sh:
 #     OMP_NUM_THREADS=2 bash recipes/finetune_v15.sh      # each step resumes when its run folder has a checkpoint
@@ -19,8 +20,8 @@ common=(--schedule joint --clean ../shared/data/photos --clean ../shared/data/tr
   --val-size 32 --loss psnr --jpeg-after 0.3 --keep-changes 0.5 --clean-fraction 0.3 --severity 0.05,1)
 resume() { [[ -f "$1/checkpoint.safetensors" ]] && echo --resume || true; }
 
-if [[ ! -f "$crisp_dir/model/model.safetensors" ]]; then  # step 1: crisp snow, our snow, sharp rain, 3000 steps
-  .venv/bin/uhdrestore train --init "$init" --stages snow:crisp,snow,rain:sharp --iterations 1000 --lr 0.002 \
+if [[ ! -f "$crisp_dir/model/model.safetensors" ]]; then  # step 1: crisp snow and our snow, 3000 steps
+  .venv/bin/uhdrestore train --init "$init" --stages snow:crisp,snow --iterations 1500 --lr 0.002 \
     --pool-size 4000 --val-every 3000 --checkpoint-every 500 --cache-gb 1 "${common[@]}" \
     --run-dir "$crisp_dir" $(resume "$crisp_dir")
 fi
