@@ -3,10 +3,11 @@
 # Why: v14 (recipes/finetune_v14.sh) leaves the foreign simple snow recipe's sparse sharp flakes in place
 # (-0.53 dB whole, 36% of photos made worse, the rest +0.0), as v5 left sharp rain: our two drawn snow
 # looks are soft flakes under a veil and sparkle under a cast. Our third look, "crisp" (sparse opaque
-# flakes in focus, no veil; written for the perceiver), is that kind of snow. v13 showed the route that
-# works for a new look: a short step on the new look beside its sibling (step 1; v9-v11 mixed crisp snow into
-# every task from v5 and never learned it, while crisp snow alone with log MSE did: recipe_experiments.md), then every task jointly
-# at a lower learning rate from there (step 2, v14's eleven tasks plus crisp snow).
+# flakes in focus, no veil; written for the perceiver), is that kind of snow. v9-v11 mixed crisp snow
+# into every task from v5 and never learned it, while crisp snow alone with log MSE was learned
+# (recipe_experiments.md). v13 showed the route that works for a new look: a short step on the new look
+# beside its sibling (step 1), then every task jointly at a lower learning rate from there (step 2, v14's
+# eleven tasks plus crisp snow).
 # Run from the repository root with shared/ beside it, after `make install` and recipes/finetune_v14.sh:
 #     OMP_NUM_THREADS=2 bash recipes/finetune_v15.sh      # each step resumes when its run folder has a checkpoint
 # Then: python benchmarks/quality.py --model training/v15/model --foreign --limit 4 (compare with v5, v14).
