@@ -165,3 +165,13 @@ def test_init_refuses_a_preset_and_a_missing_model(tmp_path, clean):
     missing = invoke("--stages", "noise", "--clean", str(clean), "--smoke", "--init", str(tmp_path / "nowhere"),
                      "--run-dir", str(tmp_path / "b"))
     assert missing.exit_code not in (0, 1) and "Traceback" not in missing.output
+
+
+def test_a_weighted_stage_trains_jointly_and_is_recorded(tmp_path, clean):
+    review = invoke("--stages", "rain*2,noise", "--clean", str(clean), "--smoke", "--run-dir", str(tmp_path / "r"))
+    assert review.exit_code == 2 and "--schedule joint" in review.stderr, review.output
+    joint = invoke("--stages", "rain*2,noise", "--schedule", "joint", "--clean", str(clean), "--smoke",
+                   "--run-dir", str(tmp_path / "j"))
+    assert joint.exit_code == 0, joint.output
+    config = TrainConfig.from_dict(json.loads((tmp_path / "j" / "config.json").read_text())["train"])
+    assert [(stage.name, stage.weight) for stage in config.stages] == [("rain", 2), ("noise", 1)]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from uhdrestore.train.config import ReviewConfig
 from uhdrestore.train.review import LossFluctuation, ReviewMemory
@@ -98,3 +99,31 @@ def test_the_schedule_state_round_trips():
     again.load_state_dict(*schedule.state_dict())
     assert again.memory == schedule.memory and np.array_equal(again.tracker.m2, schedule.tracker.m2)
     assert again.plan(1, 3) == schedule.plan(1, 3)
+
+
+def test_a_weighted_joint_stage_takes_its_share_of_every_batch_and_visits_its_whole_pool():
+    from uhdrestore.train.config import SMOKE_MODEL, StageConfig, TrainConfig
+    from uhdrestore.train.review import ReviewSchedule
+
+    stages = tuple(StageConfig.parse(spec) for spec in ("rain", "haze", "snow:crisp*3"))
+    assert [stage.name for stage in stages] == ["rain", "haze", "snow:crisp"] and stages[2].weight == 3
+    config = TrainConfig(stages=stages, model=SMOKE_MODEL, review=ReviewConfig(schedule="joint")).replace(**{
+        "optim.batch_size": 10, "data.pool_size": 6})
+    schedule = ReviewSchedule(config, stage_keys=[1, 2, 3], weights=[stage.weight for stage in stages])
+    samples = [sample for step in range(6) for sample in schedule.plan(0, step).samples]
+    assert [task for task, _ in samples].count(2) == 36  # three of every five samples
+    crisp = [sample_id for task, sample_id in samples if task == 2]
+    assert sorted(crisp[:6]) == list(range(6))  # a whole epoch of its pool before any sample comes again
+    even = ReviewSchedule(config, stage_keys=[1, 2, 3])
+    assert [task for task, _ in even.plan(0, 0).samples].count(2) in (3, 4)
+
+
+def test_a_stage_weight_is_a_whole_number_for_joint_training_only():
+    from uhdrestore.train.config import SMOKE_MODEL, StageConfig, TrainConfig
+
+    for bad in ("rain*", "rain*two", "rain*0"):
+        with pytest.raises(ValueError):
+            StageConfig.parse(bad)
+    with pytest.raises(ValueError, match="joint"):
+        TrainConfig(stages=(StageConfig.parse("rain*2"), StageConfig.parse("haze")), model=SMOKE_MODEL)
+    assert StageConfig.parse("rain=data/pairs*2") == StageConfig("rain", "rain", "data/pairs", 2)

@@ -67,7 +67,8 @@ def train(
              "jpeg, a mix like rain+haze, or one look of a kind like snow:crisp) synthesised from --clean, or "
              "NAME=PATH for paired data: a folder "
              "with lq/ + gt/ (or low/ + high/ ...), LQ_DIR:GT_DIR, templates like DIR/rain-{id}:DIR/norain-{id}, "
-             "or a pairs CSV (see docs/training.md).")] = "rain,haze,noise",
+             "or a pairs CSV (see docs/training.md). With --schedule joint a stage may end in *N: N times "
+             "its share of every batch (snow:crisp*3).")] = "rain,haze,noise",
     clean: Annotated[Optional[list[Path]], typer.Option(
         rich_help_panel=DATA_PANEL,
         help="Folder of clean photos that synthetic stages degrade, searched recursively; repeat for several "
@@ -321,7 +322,8 @@ def _resolve_config(params: dict[str, Any], given: set[str], *, config_file: Pat
                                  "--dark-channel")
             overrides["model"] = _init_model(params["init"])
         if base is None:
-            config = TrainConfig(stages=overrides.pop("stages"), model=overrides.pop("model", _model(params, None)))
+            config = TrainConfig(stages=overrides.pop("stages"), model=overrides.pop("model", _model(params, None)),
+                                 review=R(schedule=overrides.pop("review.schedule")))  # stage weights need joint
         else:
             config = TrainConfig.from_dict(base)
             if {"preset", "dark_channel"} & chosen:

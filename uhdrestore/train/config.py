@@ -15,6 +15,7 @@ their older key: "iteration" in metrics.jsonl and matrix.json is the (global) st
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -62,8 +63,10 @@ class StageConfig:
     name: str  # the task name shown in reports: "rain", "rain+haze", or the NAME of NAME=PATH
     kind: str  # degradation spec for synthesis ("rain", "rain+haze"); the task name for paired data
     path: str | None = None  # paired data (see above); None: synthesise from clean photos
+    weight: int = 1  # its share of a joint batch, relative to the other stages ("snow:crisp*3": three times)
 
     def __post_init__(self) -> None:
+        _at_least_one(self, "weight")
         if self.path is not None:
             from .pairs import parse_pairs_spec
 
@@ -71,19 +74,30 @@ class StageConfig:
 
     @classmethod
     def parse(cls, spec: str) -> StageConfig:
-        """"rain" -> synthetic rain; "rain=data/UHD-Rain" -> the paired dataset there."""
-        spec = spec.strip()
+        """"rain" -> synthetic rain; "rain=data/UHD-Rain" -> the paired dataset there; a trailing "*3"
+        (either form) weighs the stage three times in a joint batch."""
+        spec, weight = _weighted(spec.strip())
         if not spec:
             raise ValueError("empty stage in --stages")
         if "=" in spec:
             name, path = (part.strip() for part in spec.split("=", 1))
             if not name or not path:
                 raise ValueError(f"a paired stage is NAME=PATH. Got {spec!r}")
-            return cls(name=name, kind=name, path=path)
+            return cls(name=name, kind=name, path=path, weight=weight)
         from ..degrade import parse_kind
 
         parse_kind(spec)  # raises ValueError naming the known kinds
-        return cls(name=spec, kind=spec)
+        return cls(name=spec, kind=spec, weight=weight)
+
+
+def _weighted(spec: str) -> tuple[str, int]:
+    """"snow:crisp*3" -> ("snow:crisp", 3); a spec without a "*N" suffix weighs 1."""
+    match = re.fullmatch(r"(.*?)\s*\*\s*(\d+)", spec)
+    if match is not None:
+        return match.group(1), int(match.group(2))
+    if "*" in spec and "=" not in spec:  # a paired stage's path may hold a "*" of its own
+        raise ValueError(f"a stage's weight is a whole number after '*', as in snow:crisp*3. Got {spec!r}")
+    return spec, 1
 
 
 def _at_least_one(section: object, *names: str) -> None:
@@ -275,6 +289,8 @@ class TrainConfig:
         names = [stage.name for stage in self.stages]
         if len(set(names)) != len(names):
             raise ValueError(f"stage names must be unique. Got {', '.join(names)}")
+        if self.schedule != "joint" and any(stage.weight != 1 for stage in self.stages):
+            raise ValueError("stage weights (as in snow:crisp*3) apply to --schedule joint only")
         _at_least_one(self, "val_every", "checkpoint_every")
         if self.license is not None:  # as the Hub spells it (cc-by-4.0), so a resume compares like with like
             from ..cards import check_license

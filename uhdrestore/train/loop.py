@@ -8,8 +8,8 @@ Schedules, on the same budget (`steps_per_stage` per stage, `batch_size` per ste
 - review: stages one after another; while training stage t >= 1, a shrinking share of
   every batch replays hard samples of earlier stages (`review.ReviewSchedule`);
 - sequential: stages one after another, no replay (the forgetting baseline);
-- joint: every batch mixes all stages evenly, one learning-rate cycle over the whole
-  budget (ordinary all-in-one training).
+- joint: every batch mixes all stages, evenly or by their weights ("snow:crisp*3"), one
+  learning-rate cycle over the whole budget (ordinary all-in-one training).
 After each stage (for joint: after each stage-length of steps) the EMA model is
 evaluated on the validation set of every task seen so far: the stage-by-task matrix,
 and exported to RUN_DIR/stages/.
@@ -168,7 +168,8 @@ def train(config: TrainConfig, *, clean_dir: Path | Sequence[Path] | None, run_d
     trainer = build_trainer(config, runtime, dist)
     if trainer.objectives.feature_space is not None:
         emit(FeatureSpaceLoaded(trainer.objectives.feature_space))
-    schedule = ReviewSchedule(config, [source.key for source in data.sources])
+    schedule = ReviewSchedule(config, [source.key for source in data.sources],
+                              [stage.weight for stage in data.stages])
     state = RunState()
     if resume:
         state = resume_run(config, run_dir / CHECKPOINT_NAME, trainer, schedule)

@@ -123,11 +123,15 @@ class ReviewSchedule:
     """Which samples each step trains on, and review learning's memory of hard samples.
 
     `stage_keys` are the stages' data keys in training order (they seed each stage's pool
-    shuffles and replay draws, so a plan is a pure function of (seed, stage, stage step)).
+    shuffles and replay draws, so a plan is a pure function of (seed, stage, stage step));
+    `weights`, in the same order, are their shares of a joint batch (default: even).
     """
 
-    def __init__(self, config: TrainConfig, stage_keys: Sequence[int]) -> None:
+    def __init__(self, config: TrainConfig, stage_keys: Sequence[int], weights: Sequence[int] | None = None) -> None:
         self.config, self.stage_keys = config, list(stage_keys)
+        self.weights = list(weights or [1] * len(self.stage_keys))  # joint: each stage's share of the samples
+        # joint: the stage of each position in a cycle of samples, a stage weighing w holding w of them
+        self._cycle = [index for index, weight in enumerate(self.weights) for _ in range(weight)]
         self.memory = ReviewMemory()
         self.tracker = LossFluctuation(config.data.pool_size)
         self._permutations: dict[tuple[int, int], np.ndarray] = {}
@@ -151,16 +155,22 @@ class ReviewSchedule:
 
     def plan(self, stage: int, stage_step: int) -> BatchPlan:
         """The global batch of `stage_step` in `stage`."""
-        batch, stage_count = self.config.optim.batch_size, len(self.stage_keys)
-        if self.config.schedule == "joint":  # every batch mixes all stages evenly
+        batch = self.config.optim.batch_size
+        if self.config.schedule == "joint":  # every batch mixes all stages, in proportion to their weights
             first = (stage * self.config.optim.steps_per_stage + stage_step) * batch
-            return BatchPlan(stage, [(position % stage_count, self.pool_ids(
-                position % stage_count, position // stage_count, 1)[0]) for position in range(first, first + batch)])
+            return BatchPlan(stage, [self._joint_sample(position) for position in range(first, first + batch)])
         replay = round(self.share(stage) * batch) if len(self.memory) else 0
         fresh = batch - replay
         plan = [(stage, sample_id) for sample_id in self.pool_ids(stage, stage_step * fresh, fresh)]
         rng = np.random.default_rng([self.config.seed, self.stage_keys[stage], 3, stage_step])
         return BatchPlan(stage, plan + self.memory.draw(rng, replay), replay)
+
+    def _joint_sample(self, position: int) -> tuple[int, int]:
+        """(stage, sample id) at `position` of a joint run: each cycle takes a stage's next `weight` samples."""
+        cycle, slot = divmod(position, len(self._cycle))
+        task = self._cycle[slot]
+        within = slot - self._cycle.index(task)
+        return task, self.pool_ids(task, cycle * self.weights[task] + within, 1)[0]
 
     def record(self, plan: BatchPlan, losses: np.ndarray) -> None:
         """Record the per-sample losses (the whole global batch, in plan order) of a step."""
