@@ -10,14 +10,6 @@
 #     OMP_NUM_THREADS=2 bash recipes/finetune_v18.sh      # resumes when the run folder has a checkpoint
 # Then: python benchmarks/quality.py --model training/v18/model --foreign --limit 4 (compare with v5, v17).
 set -euo pipefail
-run_dir=${RUN_DIR:-training/v18}
-init=${INIT:-training/v17/model}
-resume=$([[ -f "$run_dir/checkpoint.safetensors" ]] && echo --resume || true)
-exec .venv/bin/uhdrestore train --init "$init" --lr 0.0003 --schedule joint \
-  --stages 'blur,noise,rain,rain:sharp*2,snow,snow:crisp*3,haze,lowlight*2,rain+haze,lowlight+noise*2,rain:sharp+noise,rain:sharp+haze' \
-  --clean ../shared/data/photos --clean ../shared/data/train-photos \
-  --holdout-list benchmarks/validation_photos.tsv --jpeg-downscale 2 \
-  --patch-size 64 --view-size 128 --view-max 384 --min-scale 0.25 --batch-size 8 \
-  --val-size 32 --loss psnr --jpeg-after 0.3 --keep-changes 0.5 --clean-fraction 0.3 --severity 0.05,1 \
-  --iterations 500 --pool-size 6000 --val-every 500 --checkpoint-every 500 --cache-gb 5 \
-  --run-dir "$run_dir" $resume "$@"
+exec bash recipes/joint_finetune.sh "${RUN_DIR:-training/v18}" "${INIT:-training/v17/model}" 0.0003 \
+  'blur,noise,rain,rain:sharp*2,snow,snow:crisp*3,haze,lowlight*2,rain+haze,lowlight+noise*2,rain:sharp+noise,rain:sharp+haze' \
+  --val-every 500 "$@"
