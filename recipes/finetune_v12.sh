@@ -14,7 +14,7 @@ set -euo pipefail
 run_dir=${RUN_DIR:-training/v12}
 resume=()
 [[ -f "$run_dir/checkpoint.safetensors" ]] && resume=(--resume)
-exec .venv/bin/uhdrestore train --init weights --lr 0.001 --loss psnr \
+exec .venv/bin/uhdrestore train --init "${INIT:-training/v5/model}" --lr 0.001 --loss psnr \
   --stages blur,noise,rain,rain:sharp,snow,haze,lowlight,rain+haze,lowlight+noise,rain:sharp+noise \
   --schedule joint --clean ../shared/data/photos --clean ../shared/data/train-photos \
   --holdout-list benchmarks/validation_photos.tsv --jpeg-downscale 2 \

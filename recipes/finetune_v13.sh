@@ -12,6 +12,7 @@
 set -euo pipefail
 run_dir=${RUN_DIR:-training/v13}
 sharp_dir="$run_dir-sharp"
+init=${INIT:-training/v5/model}  # v5, the default model until v21
 common=(--schedule joint --clean ../shared/data/photos --clean ../shared/data/train-photos
   --holdout-list benchmarks/validation_photos.tsv --jpeg-downscale 2
   --patch-size 64 --view-size 128 --view-max 384 --min-scale 0.25 --batch-size 8
@@ -19,7 +20,7 @@ common=(--schedule joint --clean ../shared/data/photos --clean ../shared/data/tr
 resume() { [[ -f "$1/checkpoint.safetensors" ]] && echo --resume || true; }
 
 if [[ ! -f "$sharp_dir/model/model.safetensors" ]]; then  # step 1: sharp rain and our rain, 4000 steps
-  .venv/bin/uhdrestore train --init weights --stages rain:sharp,rain --iterations 2000 --lr 0.002 \
+  .venv/bin/uhdrestore train --init "$init" --stages rain:sharp,rain --iterations 2000 --lr 0.002 \
     --pool-size 4000 --val-every 4000 --checkpoint-every 1000 --cache-gb 1 "${common[@]}" \
     --run-dir "$sharp_dir" $(resume "$sharp_dir")
 fi

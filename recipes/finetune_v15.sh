@@ -26,6 +26,7 @@ if [[ ! -f "$crisp_dir/model/model.safetensors" ]]; then  # step 1: crisp snow a
     --pool-size 4000 --val-every 3000 --checkpoint-every 500 --cache-gb 1 "${common[@]}" \
     --run-dir "$crisp_dir" $(resume "$crisp_dir")
 fi
+[[ -n ${CRISP_ONLY:-} ]] && exit 0  # the chain of recipes/train_v21.sh needs step 1 only
 # step 2: v14's eleven tasks plus crisp snow, 12 x 500 joint steps
 exec .venv/bin/uhdrestore train --init "$crisp_dir/model" --lr 0.0007 \
   --stages blur,noise,rain,rain:sharp,snow,snow:crisp,haze,lowlight,rain+haze,lowlight+noise,rain:sharp+noise,rain:sharp+haze \
