@@ -5,7 +5,7 @@
 # rate (lr 0.00025, stopped at step 1500: 27.6) forgot it as fast. In an even twelve-task mix with 30%
 # clean samples, crisp flakes are 6% of the samples against 30% sharp clean detail to be left alone; in
 # step 1 they were 35%. Here crisp snow weighs 3 and sharp rain (which step 1 let slip, 27.7 -> 24.3)
-# weighs 2: 20% and 13% of every batch. Same start (training/v15-crisp/model, committed), rate and budget
+# weighs 2: 20% and 13% of every batch. Same start (training/v15-crisp/model: recipes/finetune_v15.sh step 1), rate and budget
 # as v15's step 2.
 # Run from the repository root with shared/ beside it, after `make install`:
 #     OMP_NUM_THREADS=2 bash recipes/finetune_v17.sh      # resumes when the run folder has a checkpoint

@@ -3,14 +3,16 @@
 A photo the perceiver calls clean is left as it was. A photo in which it finds none of the kinds
 whose removal changes a whole photo's tone and colour (haze and low light, and the veils and streak
 energy of rain and snow) keeps its own tone and colour: the restorer's fine detail is kept, its
-low-frequency change undone. The default model's worst losses are such global changes where none
-was called for: a pale interior given a dark cast under blur (-7 dB), a noisy night photo's shadows lifted (-4.5 dB)
+low-frequency change undone. The default model's worst losses (v5's, when the rules were made; v21's
+are the same kind) are such global changes where none was called for: a pale interior given a dark
+cast under blur (-7 dB), a noisy night photo's shadows lifted (-4.5 dB)
 (benchmarks/results/quality_foreign_validation_v5_guard_tone.txt).
 
 A photo in which it finds nothing but kinds the restorer does not undo (blur) is left as it was too:
-the default model changes a blurred photo by hundredths of a dB on average, which still made 6-9%
+v5 changed a blurred photo by hundredths of a dB on average, which still made 6-9%
 of blurred photos slightly worse (benchmarks/results/quality_foreign_validation_v5_guard_blur.txt
-against quality_foreign_validation_v5_guard_tone_all.txt).
+against quality_foreign_validation_v5_guard_tone_all.txt); v21 makes most blurred photos 0.5 dB worse
+unguarded (benchmarks/results/quality_validation_v21.txt), 0.2-0.3 dB guarded.
 
 `blend` is the user's own limit beside the guard's (`fix --strength`): a share of the change.
 """

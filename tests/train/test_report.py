@@ -185,6 +185,15 @@ def test_model_card_has_header_command_and_matrix() -> None:
     assert "3,000 clean crops" in card and "about 7 minutes" in card
 
 
+def test_model_card_says_which_stages_weigh_more_in_a_joint_batch() -> None:
+    matrix = matrix_to_dict(_matrix(), TASKS, schedule="joint", inputs=INPUTS)
+    card = model_card(command="uhdrestore train", tasks=TASKS, schedule="joint", matrix=matrix, config={},
+                      data="photos", budget="minutes", weights=[1, 3, 1])
+    stages = card.split("Stages, in order:")[1].split("## Budget")[0]
+    assert f"1. {TASKS[0]}\n" in stages and f"3. {TASKS[2]}\n" in stages
+    assert f"2. {TASKS[1]} (weight 3: 3x its share of every batch)" in stages
+
+
 def test_importing_reports_and_metrics_loads_no_plotting_library() -> None:
     """`uhdrestore --help` imports the CLI; matplotlib and torchmetrics must wait until used."""
     code = ("import sys, uhdrestore.metrics, uhdrestore.train.report; "

@@ -33,7 +33,8 @@ StrengthOpt = Annotated[float, typer.Option(
 
 def guard_wanted(option: bool | None, model: str, *, skip_clean: bool = False) -> bool:
     """--guard / --no-guard as given; neither: on for the bundled model, whose harms the guard's rules were
-    measured on (benchmarks/results/quality_foreign_validation_v5_guard_blur.txt), unless --skip-clean."""
+    measured on (benchmarks/results/quality_foreign_validation_v5_guard_blur.txt, and v21's
+    quality_foreign_validation_v21_guard.txt), unless --skip-clean."""
     if option is not None:
         return option
     return model == "default" and not skip_clean

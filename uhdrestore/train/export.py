@@ -63,6 +63,7 @@ def export_run(config: TrainConfig, *, run_dir: Path, output_dir: Path, ema: nn.
               f"patch {config.data.patch_size}, {seconds / 60:.1f} min on {runtime.describe()}")
     card = model_card(command=command, tasks=tasks, schedule=config.schedule, matrix=matrix,
                       config=config.to_dict(), data=data, budget=budget, license=config.license,
+                      weights=[stage.weight for stage in config.stages],
                       notes=["Trained on synthetic degradations only; real photos can differ.", *notes])
     save_model(ema, config.model, output_dir, model_card=card)
     return matrix, matrix_rows

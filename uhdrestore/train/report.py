@@ -226,12 +226,14 @@ def _review_settings(config: dict[str, Any]) -> list[str]:
 def model_card(
     *, command: str, tasks: Sequence[str], schedule: str, matrix: dict[str, Any],
     config: dict[str, Any], data: str, budget: str, notes: Sequence[str] = (), license: str | None = None,
+    weights: Sequence[int] = (),
 ) -> str:
     """A Hugging Face style README.md: what the model does, how it was made, how it scores
     after each stage and what it cannot do, so a downloaded model explains itself.
 
     `license` is the weights' SPDX id as their trainer gave it; None claims none (`license: other`)
-    and the card's Licence section says how to set it."""
+    and the card's Licence section says how to set it. `weights` are the stages' shares of a joint batch
+    (`--stages 'rain,snow*3'`); a stage weighing more than 1 says so in the stage list."""
     rows, matrix_tasks, _ = matrix_from_dict(matrix)
     summary = matrix_summary(rows, matrix_tasks)
     header = ["after stage", *(f"{task} PSNR / SSIM" for task in matrix_tasks), "avg PSNR"]
@@ -264,7 +266,8 @@ def model_card(
         "## Training command", "", "```bash", command, "```", "",
         "## Data", "", data, "",
         "## Stages and schedule", "", f"Schedule: `{schedule}`. Stages, in order:", "",
-        *(f"{index}. {task}" for index, task in enumerate(tasks, start=1)), "",
+        *(f"{index}. {task}" + (f" (weight {weight}: {weight}x its share of every batch)" if weight > 1 else "")
+          for index, (task, weight) in enumerate(zip(tasks, weights or [1] * len(tasks)), start=1)), "",
         "## Budget", "", budget, "",
         "## Results", "",
         f"Validation PSNR (dB) / SSIM on each task after each stage ({MISSING}: not yet seen).",
